@@ -1,0 +1,215 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace VlmService.Onnx;
+
+/// <summary>
+/// One ONNX Runtime session over a model file. <see cref="Run"/> is thread-safe (ORT allows concurrent
+/// runs on one session); the schedulers above decide how many run at once.
+/// </summary>
+public sealed unsafe class InferenceSession : IDisposable
+{
+    private nint _handle;
+
+    private InferenceSession(nint handle, string path, string provider, string? providerFallbackReason)
+    {
+        _handle = handle;
+        ModelPath = path;
+        Provider = provider;
+        ProviderFallbackReason = providerFallbackReason;
+        Inputs = ReadInfos(isInput: true);
+        Outputs = ReadInfos(isInput: false);
+    }
+
+    public string ModelPath { get; }
+
+    /// <summary>The execution provider the session runs on.</summary>
+    public string Provider { get; }
+
+    /// <summary>Why CUDA was not used although it was asked for (Auto), or null.</summary>
+    public string? ProviderFallbackReason { get; }
+
+    public IReadOnlyList<TensorInfo> Inputs { get; }
+
+    public IReadOnlyList<TensorInfo> Outputs { get; }
+
+    public bool HasInput(string name) => Inputs.Any(i => i.Name == name);
+
+    public TensorInfo Input(string name) =>
+        Inputs.FirstOrDefault(i => i.Name == name) ?? throw new KeyNotFoundException($"{Path.GetFileName(ModelPath)} has no input '{name}'.");
+
+    public static InferenceSession Open(string path, SessionSettings settings)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"Model file not found: {path}", path);
+        }
+        string? fallbackReason = null;
+        bool tryCuda = settings.Provider != ExecutionProviderKind.Cpu;
+        if (tryCuda && !ExecutionProviders.Available().Contains(ExecutionProviders.Cuda))
+        {
+            if (settings.Provider == ExecutionProviderKind.Cuda)
+            {
+                throw new OrtException("CUDA was requested, but the loaded ONNX Runtime has no CUDA execution provider.");
+            }
+            tryCuda = false;
+            fallbackReason = "the loaded ONNX Runtime build has no CUDA execution provider";
+        }
+        if (tryCuda)
+        {
+            try
+            {
+                return new InferenceSession(Create(path, settings, useCuda: true), path, ExecutionProviders.Cuda, null);
+            }
+            catch (OrtException ex) when (settings.Provider == ExecutionProviderKind.Auto)
+            {
+                fallbackReason = ex.Message;
+            }
+        }
+        return new InferenceSession(Create(path, settings, useCuda: false), path, ExecutionProviders.Cpu, fallbackReason);
+    }
+
+    private static nint Create(string path, SessionSettings settings, bool useCuda)
+    {
+        nint options;
+        OrtApi.Check(OrtApi.CreateSessionOptions(&options));
+        try
+        {
+            OrtApi.Check(OrtApi.SetIntraOpNumThreads(options, settings.IntraOpThreads));
+            OrtApi.Check(OrtApi.SetInterOpNumThreads(options, settings.InterOpThreads));
+            OrtApi.Check(OrtApi.SetSessionGraphOptimizationLevel(options, settings.GraphOptimizationLevel));
+            // Idle intra-op threads spin by default; on a shared, batched server that burns the cores other stages need.
+            AddConfig(options, "session.intra_op.allow_spinning", "0");
+            if (useCuda)
+            {
+                ExecutionProviders.AppendCuda(options, settings.CudaDeviceId);
+            }
+            nint session;
+            byte[] pathBytes = Encoding.UTF8.GetBytes(path + "\0");
+            fixed (byte* p = pathBytes)
+            {
+                OrtApi.Check(OrtApi.CreateSession(OrtEnvironment.Handle, p, options, &session));
+            }
+            return session;
+        }
+        finally
+        {
+            OrtApi.ReleaseSessionOptions(options);
+        }
+    }
+
+    private static void AddConfig(nint options, string key, string value)
+    {
+        byte[] k = Encoding.UTF8.GetBytes(key + "\0");
+        byte[] v = Encoding.UTF8.GetBytes(value + "\0");
+        fixed (byte* kp = k)
+        fixed (byte* vp = v)
+        {
+            OrtApi.Check(OrtApi.AddSessionConfigEntry(options, kp, vp));
+        }
+    }
+
+    private TensorInfo[] ReadInfos(bool isInput)
+    {
+        nuint count;
+        OrtApi.Check(isInput ? OrtApi.SessionGetInputCount(_handle, &count) : OrtApi.SessionGetOutputCount(_handle, &count));
+        var infos = new TensorInfo[(int)count];
+        nint allocator = OrtEnvironment.DefaultAllocator;
+        for (nuint i = 0; i < count; i++)
+        {
+            nint namePtr;
+            OrtApi.Check(isInput
+                ? OrtApi.SessionGetInputName(_handle, i, allocator, &namePtr)
+                : OrtApi.SessionGetOutputName(_handle, i, allocator, &namePtr));
+            string name = Marshal.PtrToStringUTF8(namePtr) ?? string.Empty;
+            OrtApi.Check(OrtApi.AllocatorFree(allocator, (void*)namePtr));
+
+            nint typeInfo;
+            OrtApi.Check(isInput
+                ? OrtApi.SessionGetInputTypeInfo(_handle, i, &typeInfo)
+                : OrtApi.SessionGetOutputTypeInfo(_handle, i, &typeInfo));
+            try
+            {
+                nint tensorInfo;
+                OrtApi.Check(OrtApi.CastTypeInfoToTensorInfo(typeInfo, &tensorInfo));
+                infos[(int)i] = tensorInfo == 0
+                    ? new TensorInfo(name, TensorElementType.Undefined, [], [])
+                    : ReadShape(name, tensorInfo);
+            }
+            finally
+            {
+                OrtApi.ReleaseTypeInfo(typeInfo);
+            }
+        }
+        return infos;
+    }
+
+    internal static TensorInfo ReadShape(string name, nint tensorInfo)
+    {
+        int elementType;
+        OrtApi.Check(OrtApi.GetTensorElementType(tensorInfo, &elementType));
+        nuint rank;
+        OrtApi.Check(OrtApi.GetDimensionsCount(tensorInfo, &rank));
+        var dims = new long[(int)rank];
+        var symbols = new nint[(int)rank];
+        var symbolic = new string[(int)rank];
+        if (rank > 0)
+        {
+            fixed (long* d = dims)
+            fixed (nint* s = symbols)
+            {
+                OrtApi.Check(OrtApi.GetDimensions(tensorInfo, d, rank));
+                OrtApi.Check(OrtApi.GetSymbolicDimensions(tensorInfo, s, rank));
+            }
+            for (int i = 0; i < (int)rank; i++)
+            {
+                symbolic[i] = symbols[i] == 0 ? string.Empty : Marshal.PtrToStringUTF8(symbols[i]) ?? string.Empty;
+            }
+        }
+        return new TensorInfo(name, (TensorElementType)elementType, dims, symbolic);
+    }
+
+    /// <summary>
+    /// Runs the graph. Inputs are pinned, not copied; outputs are copied into managed tensors.
+    /// Cancelling <paramref name="cancellationToken"/> terminates the native run.
+    /// </summary>
+    public IReadOnlyDictionary<string, ITensor> Run(
+        IReadOnlyList<KeyValuePair<string, ITensor>> inputs,
+        IReadOnlyList<string> outputNames,
+        CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_handle == 0, this);
+        cancellationToken.ThrowIfCancellationRequested();
+        using var run = new NativeRun(inputs, outputNames);
+        using var runOptions = new TerminableRunOptions(cancellationToken);
+        nint status;
+        fixed (nint* inNames = run.InputNames)
+        fixed (nint* inValues = run.InputValues)
+        fixed (nint* outNames = run.OutputNames)
+        fixed (nint* outValues = run.OutputValues)
+        {
+            status = OrtApi.Run(_handle, runOptions.Handle, inNames, inValues, (nuint)inputs.Count, outNames, (nuint)outputNames.Count, outValues);
+        }
+        if (status != 0 && cancellationToken.IsCancellationRequested)
+        {
+            OrtApi.ReleaseStatus(status);
+            throw new OperationCanceledException(cancellationToken);
+        }
+        OrtApi.Check(status);
+        var results = new Dictionary<string, ITensor>(outputNames.Count);
+        for (int i = 0; i < outputNames.Count; i++)
+        {
+            results[outputNames[i]] = OrtValues.CopyToManaged(run.OutputValues[i]);
+        }
+        return results;
+    }
+
+    public void Dispose()
+    {
+        nint handle = Interlocked.Exchange(ref _handle, 0);
+        if (handle != 0)
+        {
+            OrtApi.ReleaseSession(handle);
+        }
+    }
+}

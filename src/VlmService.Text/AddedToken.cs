@@ -1,0 +1,3 @@
+namespace VlmService.Text;
+
+internal sealed record AddedToken(int Id, string Content, bool Special, bool LeftStrip, bool RightStrip, bool Normalized);

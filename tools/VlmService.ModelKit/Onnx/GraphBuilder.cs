@@ -1,0 +1,98 @@
+using System.Runtime.InteropServices;
+
+namespace VlmService.ModelKit.Onnx;
+
+internal enum DataType
+{
+    Float = 1,
+    Int64 = 7,
+    Bool = 9,
+    Float16 = 10,
+}
+
+internal sealed record ValueInfo(string Name, DataType ElementType, object[] Dims);
+
+internal sealed record Initializer(string Name, DataType ElementType, long[] Dims, byte[] RawData);
+
+internal sealed record GraphNode(string OpType, string Name, string[] Inputs, string[] Outputs, IReadOnlyList<(string Name, object Value)> Attributes, string Domain);
+
+/// <summary>Collects nodes, weights and the graph signature; op helpers return the name of their output.</summary>
+internal sealed class GraphBuilder(string name)
+{
+    public const long Opset = 17;
+
+    private readonly Dictionary<string, Initializer> _initializers = [];
+    private int _counter;
+
+    public string Name { get; } = name;
+
+    public List<GraphNode> Nodes { get; } = [];
+
+    public IEnumerable<Initializer> Initializers => _initializers.Values;
+
+    public List<ValueInfo> Inputs { get; } = [];
+
+    public List<ValueInfo> Outputs { get; } = [];
+
+    public string Input(string name, DataType type, params object[] dims)
+    {
+        Inputs.Add(new ValueInfo(name, type, dims));
+        return name;
+    }
+
+    public void Output(string value, string name, DataType type, params object[] dims)
+    {
+        if (value != name)
+        {
+            Node("Identity", [value], [name]);
+        }
+        Outputs.Add(new ValueInfo(name, type, dims));
+    }
+
+    /// <summary>Adds a weight once; a second call with the same name reuses it (text and vision share names in model.onnx).</summary>
+    public string Weight(string name, float[] data, params long[] dims)
+    {
+        if (!_initializers.ContainsKey(name))
+        {
+            _initializers[name] = new Initializer(name, DataType.Float, dims, MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
+        }
+        return name;
+    }
+
+    public string Constant(float value) => Weight($"const_f_{BitConverter.SingleToInt32Bits(value):x8}", [value]);
+
+    public string Int64s(params long[] values)
+    {
+        string key = $"const_i64_{string.Join('_', values).Replace('-', 'm')}";
+        if (!_initializers.ContainsKey(key))
+        {
+            _initializers[key] = new Initializer(key, DataType.Int64, [values.Length], MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        }
+        return key;
+    }
+
+    public string Int64Scalar(long value)
+    {
+        string key = $"const_i64s_{value.ToString(System.Globalization.CultureInfo.InvariantCulture).Replace('-', 'm')}";
+        if (!_initializers.ContainsKey(key))
+        {
+            _initializers[key] = new Initializer(key, DataType.Int64, [], BitConverter.GetBytes(value));
+        }
+        return key;
+    }
+
+    public string Node(string op, string[] inputs, params (string, object)[] attributes) => Node(op, inputs, 1, attributes)[0];
+
+    public string[] Node(string op, string[] inputs, int outputCount, params (string, object)[] attributes)
+    {
+        string id = $"{op}_{_counter++}";
+        string[] outputs = Enumerable.Range(0, outputCount).Select(i => $"{id}_out{i}").ToArray();
+        Nodes.Add(new GraphNode(op, id, inputs, outputs, attributes, string.Empty));
+        return outputs;
+    }
+
+    public void Node(string op, string[] inputs, string[] outputs, params (string, object)[] attributes) =>
+        Nodes.Add(new GraphNode(op, $"{op}_{_counter++}", inputs, outputs, attributes, string.Empty));
+
+    public byte[] Serialize() => OnnxModelWriter.Serialize(this);
+}
