@@ -35,8 +35,8 @@ internal static class ClipGraphs
     {
         var g = new GraphBuilder("clip_model");
         var layers = new Layers(g, weights);
-        string text = layers.Normalize(Text(layers, spec).Embeds);
-        string image = layers.Normalize(Vision(layers, spec).Embeds);
+        string text = layers.Normalize(Text(layers, spec, "text_batch_size").Embeds);
+        string image = layers.Normalize(Vision(layers, spec, "image_batch_size").Embeds);
         string scale = g.Node("Exp", [g.Weight("logit_scale", [LogitScale])]);
         string perText = g.Node("Mul", [g.Node("MatMul", [text, g.Node("Transpose", [image], ("perm", new long[] { 1, 0 }))]), scale]);
         g.Output(g.Node("Transpose", [perText], ("perm", new long[] { 1, 0 })), "logits_per_image", DataType.Float, "image_batch_size", "text_batch_size");
@@ -46,12 +46,12 @@ internal static class ClipGraphs
         return g;
     }
 
-    private static (string Embeds, string Hidden) Text(Layers layers, DualEncoderSpec spec)
+    private static (string Embeds, string Hidden) Text(Layers layers, DualEncoderSpec spec, string batch = "batch_size")
     {
         GraphBuilder g = layers.Graph;
         WeightSource w = layers.Weights;
-        string ids = g.Input("input_ids", DataType.Int64, "batch_size", "sequence_length");
-        string mask = g.Input("attention_mask", DataType.Int64, "batch_size", "sequence_length");
+        string ids = g.Input("input_ids", DataType.Int64, batch, "sequence_length");
+        string mask = g.Input("attention_mask", DataType.Int64, batch, "sequence_length");
         int h = spec.TextHidden;
         string tokenTable = g.Weight("text.embeddings.token_embedding.weight", w.Normal("text.embeddings.token_embedding.weight", (long)spec.VocabSize * h, 0.02), spec.VocabSize, h);
         string positionTable = g.Weight("text.embeddings.position_embedding.weight", w.Normal("text.embeddings.position_embedding.weight", spec.MaxPositions * h, 0.01), spec.MaxPositions, h);
@@ -76,19 +76,19 @@ internal static class ClipGraphs
         return (embeds, hidden);
     }
 
-    private static (string Embeds, string Hidden) Vision(Layers layers, DualEncoderSpec spec)
+    private static (string Embeds, string Hidden) Vision(Layers layers, DualEncoderSpec spec, string batch = "batch_size")
     {
         GraphBuilder g = layers.Graph;
         WeightSource w = layers.Weights;
         int h = spec.VisionHidden;
         int p = spec.PatchSize;
-        string pixels = g.Input("pixel_values", DataType.Float, "batch_size", "num_channels", "height", "width");
+        string pixels = g.Input("pixel_values", DataType.Float, batch, "num_channels", "height", "width");
         string kernel = g.Weight("vision.embeddings.patch_embedding.weight", w.Normal("vision.embeddings.patch_embedding.weight", (long)h * 3 * p * p, 1.0 / Math.Sqrt(3 * p * p)), h, 3, p, p);
         string patches = g.Node("Conv", [pixels, kernel], ("kernel_shape", new long[] { p, p }), ("strides", new long[] { p, p }));
         string tokens = g.Node("Transpose", [g.Node("Reshape", [patches, g.Int64s(0, 0, -1)])], ("perm", new long[] { 0, 2, 1 }));
         string classToken = g.Weight("vision.embeddings.class_embedding", w.Normal("vision.embeddings.class_embedding", h, 0.02), 1, 1, h);
-        string batch = g.Node("Shape", [pixels], ("start", 0L), ("end", 1L));
-        string classTokens = g.Node("Expand", [classToken, g.Node("Concat", [batch, g.Int64s(1, h)], ("axis", 0L))]);
+        string batchSize = g.Node("Shape", [pixels], ("start", 0L), ("end", 1L));
+        string classTokens = g.Node("Expand", [classToken, g.Node("Concat", [batchSize, g.Int64s(1, h)], ("axis", 0L))]);
         string positionTable = g.Weight("vision.embeddings.position_embedding.weight", w.Normal("vision.embeddings.position_embedding.weight", (spec.Patches + 1) * h, 0.02), spec.Patches + 1, h);
         string x = g.Node("Add", [g.Node("Concat", [classTokens, tokens], ("axis", 1L)), positionTable]);
         x = layers.LayerNorm(x, "vision.pre_layrnorm", h, Epsilon);

@@ -9,8 +9,9 @@ namespace VlmService.ModelKit.Families;
 internal static class SiglipGraphs
 {
     private const float Epsilon = 1e-6f;
-    private static readonly float LogitScale = MathF.Log(10f);
-    private const float LogitBias = -10f;
+    // Trained SigLIP lands near exp(4.7) and -16; on random weights these keep sigmoid scores apart from 0 and 1.
+    private static readonly float LogitScale = MathF.Log(30f);
+    private const float LogitBias = -2f;
 
     public static GraphBuilder TextModel(DualEncoderSpec spec, WeightSource weights)
     {
@@ -34,8 +35,8 @@ internal static class SiglipGraphs
     {
         var g = new GraphBuilder("siglip_model");
         var layers = new Layers(g, weights);
-        string text = layers.Normalize(Text(layers, spec).Pooled);
-        string image = layers.Normalize(Vision(layers, spec).Pooled);
+        string text = layers.Normalize(Text(layers, spec, "text_batch_size").Pooled);
+        string image = layers.Normalize(Vision(layers, spec, "image_batch_size").Pooled);
         string similarity = g.Node("MatMul", [text, g.Node("Transpose", [image], ("perm", new long[] { 1, 0 }))]);
         string scale = g.Node("Exp", [g.Weight("logit_scale", [LogitScale])]);
         string perText = g.Node("Add", [g.Node("Mul", [similarity, scale]), g.Weight("logit_bias", [LogitBias])]);
@@ -46,12 +47,12 @@ internal static class SiglipGraphs
         return g;
     }
 
-    private static (string Pooled, string Hidden) Text(Layers layers, DualEncoderSpec spec)
+    private static (string Pooled, string Hidden) Text(Layers layers, DualEncoderSpec spec, string batch = "batch_size")
     {
         GraphBuilder g = layers.Graph;
         WeightSource w = layers.Weights;
         int h = spec.TextHidden;
-        string ids = g.Input("input_ids", DataType.Int64, "batch_size", "sequence_length");
+        string ids = g.Input("input_ids", DataType.Int64, batch, "sequence_length");
         string tokenTable = g.Weight("text.embeddings.token_embedding.weight", w.Normal("text.embeddings.token_embedding.weight", (long)spec.VocabSize * h, 0.02), spec.VocabSize, h);
         string positionTable = g.Weight("text.embeddings.position_embedding.weight", w.Normal("text.embeddings.position_embedding.weight", spec.MaxPositions * h, 0.01), spec.MaxPositions, h);
         string length = g.Node("Shape", [ids], ("start", 1L), ("end", 2L));
@@ -63,13 +64,13 @@ internal static class SiglipGraphs
         return (pooled, hidden);
     }
 
-    private static (string Pooled, string Hidden) Vision(Layers layers, DualEncoderSpec spec)
+    private static (string Pooled, string Hidden) Vision(Layers layers, DualEncoderSpec spec, string batch = "batch_size")
     {
         GraphBuilder g = layers.Graph;
         WeightSource w = layers.Weights;
         int h = spec.VisionHidden;
         int p = spec.PatchSize;
-        string pixels = g.Input("pixel_values", DataType.Float, "batch_size", "num_channels", "height", "width");
+        string pixels = g.Input("pixel_values", DataType.Float, batch, "num_channels", "height", "width");
         string kernel = g.Weight("vision.embeddings.patch_embedding.weight", w.Normal("vision.embeddings.patch_embedding.weight", (long)h * 3 * p * p, 1.0 / Math.Sqrt(3 * p * p)), h, 3, p, p);
         string bias = g.Weight("vision.embeddings.patch_embedding.bias", w.Normal("vision.embeddings.patch_embedding.bias", h, 0.02), h);
         string patches = g.Node("Conv", [pixels, kernel, bias], ("kernel_shape", new long[] { p, p }), ("strides", new long[] { p, p }));
@@ -80,8 +81,8 @@ internal static class SiglipGraphs
 
         // Multihead attention pooling: a learned probe attends over all patches, then a residual MLP.
         string probe = g.Weight("vision.head.probe", w.Normal("vision.head.probe", h, 0.5), 1, 1, h);
-        string batch = g.Node("Shape", [pixels], ("start", 0L), ("end", 1L));
-        string probes = g.Node("Expand", [probe, g.Node("Concat", [batch, g.Int64s(1, h)], ("axis", 0L))]);
+        string batchSize = g.Node("Shape", [pixels], ("start", 0L), ("end", 1L));
+        string probes = g.Node("Expand", [probe, g.Node("Concat", [batchSize, g.Int64s(1, h)], ("axis", 0L))]);
         string attended = layers.Attention(probes, hidden, "vision.head.attention", h, spec.VisionHeads, null);
         string normed = layers.LayerNorm(attended, "vision.head.layernorm", h, Epsilon);
         string pooled = g.Node("Add", [attended, layers.Mlp(normed, "vision.head.mlp", h, spec.VisionIntermediate, layers.GeluTanh)]);

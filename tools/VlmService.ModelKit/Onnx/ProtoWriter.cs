@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -6,9 +7,9 @@ namespace VlmService.ModelKit.Onnx;
 /// <summary>Protocol-buffers wire format, just what ONNX's ModelProto needs (varints, length-delimited fields).</summary>
 internal sealed class ProtoWriter
 {
-    private readonly MemoryStream _buffer = new();
+    private readonly ArrayBufferWriter<byte> _buffer = new();
 
-    public byte[] ToArray() => _buffer.ToArray();
+    public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
 
     public void Varint(int field, long value)
     {
@@ -45,15 +46,17 @@ internal sealed class ProtoWriter
         Bytes(field, inner.ToArray());
     }
 
+    private void WriteByte(byte value) => _buffer.Write([value]);
+
     private void Tag(int field, int wireType) => WriteVarint((ulong)((field << 3) | wireType));
 
     private void WriteVarint(ulong value)
     {
         while (value >= 0x80)
         {
-            _buffer.WriteByte((byte)(value | 0x80));
+            WriteByte((byte)(value | 0x80));
             value >>= 7;
         }
-        _buffer.WriteByte((byte)value);
+        WriteByte((byte)value);
     }
 }
