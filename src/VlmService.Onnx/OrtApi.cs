@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VlmService.Native;
 
 namespace VlmService.Onnx;
 

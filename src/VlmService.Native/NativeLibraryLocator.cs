@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 
-namespace VlmService.Onnx;
+namespace VlmService.Native;
 
 /// <summary>
 /// Finds the native libraries the build copied next to the assemblies (runtimes/linux-x64/native),

@@ -1,0 +1,174 @@
+using System.Runtime.InteropServices;
+
+namespace VlmService.Imaging;
+
+/// <summary>
+/// Decodes untrusted image bytes to 8-bit RGB the way the reference's loader (sharp over the same libvips)
+/// does: EXIF orientation applied, embedded ICC profiles converted to sRGB, CMYK through a CMYK profile,
+/// 16-bit reduced to 8, grayscale copied to three channels, alpha dropped (not blended).
+/// </summary>
+public static unsafe class ImageDecoder
+{
+    /// <summary>Formats the service decodes; other images libvips recognises are refused with 415.</summary>
+    public static IReadOnlyList<string> AcceptedFormats { get; } = ["jpeg", "png", "webp", "gif"];
+
+    /// <summary>Reads the header only and applies <paramref name="limits"/>; no pixel is decoded.</summary>
+    public static ImageHeader Probe(ReadOnlySpan<byte> data, ImageLimits limits)
+    {
+        fixed (byte* bytes = data)
+        {
+            using VipsImage image = Open(bytes, data.Length, limits, out ImageHeader header);
+            return header;
+        }
+    }
+
+    public static RgbImage Decode(ReadOnlySpan<byte> data, ImageLimits limits)
+    {
+        // libvips reads lazily from this buffer, so it stays pinned until the pixels are copied out.
+        fixed (byte* bytes = data)
+        {
+            using VipsImage loaded = Open(bytes, data.Length, limits, out _);
+            using VipsImage srgb = ToSrgb8(loaded);
+            byte[] pixels = srgb.ToBytes();
+            return ToRgb(srgb.Width, srgb.Height, srgb.Bands, pixels);
+        }
+    }
+
+    private static VipsImage Open(byte* data, int length, ImageLimits limits, out ImageHeader header)
+    {
+        if (length == 0)
+        {
+            throw new ImageException(ImageErrorKind.Undecodable, "The image is empty (0 bytes).");
+        }
+        Vips.EnsureStarted();
+        string? loader = Marshal.PtrToStringUTF8(Vips.FindLoadBuffer(data, (nuint)length));
+        if (loader is null)
+        {
+            Vips.ErrorClear();
+            if (KnownRefusedFormat(new ReadOnlySpan<byte>(data, Math.Min(length, 512))) is { } refused)
+            {
+                throw new ImageException(ImageErrorKind.UnsupportedFormat,
+                    $"Image format '{refused}' is not accepted; send one of: {string.Join(", ", AcceptedFormats)}.");
+            }
+            throw new ImageException(ImageErrorKind.Undecodable, "The data is not an image in any known format.");
+        }
+        // Loader type names look like VipsForeignLoadJpegBuffer or VipsForeignLoadNsgifBuffer.
+        string name = loader.Replace("VipsForeignLoad", string.Empty, StringComparison.Ordinal)
+            .Replace("Buffer", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
+        string? format = AcceptedFormats.FirstOrDefault(f => name.Contains(f, StringComparison.Ordinal));
+        if (format is null)
+        {
+            throw new ImageException(ImageErrorKind.UnsupportedFormat,
+                $"Image format '{name}' is not accepted; send one of: {string.Join(", ", AcceptedFormats)}.");
+        }
+        // fail_on=warning: a truncated or corrupt file is refused rather than half-decoded, as the reference does.
+        var image = new VipsImage(Vips.NewFromBuffer(data, (nuint)length, "[fail_on=warning]", 0), "Reading the image header");
+        header = new ImageHeader(format, image.Width, image.Height);
+        if (header.Width > limits.MaxSide || header.Height > limits.MaxSide || (long)header.Width * header.Height > limits.MaxPixels)
+        {
+            image.Dispose();
+            throw new ImageException(ImageErrorKind.TooLarge,
+                $"The image is {header.Width}×{header.Height}; the limit is {limits.MaxSide} pixels per side and {limits.MaxPixels:N0} pixels in all.");
+        }
+        return image;
+    }
+
+    /// <summary>Recognises image formats whose loaders are blocked for untrusted input, so they get 415 rather than 400.</summary>
+    private static string? KnownRefusedFormat(ReadOnlySpan<byte> head)
+    {
+        string text = System.Text.Encoding.ASCII.GetString(head).TrimStart('\uFEFF', ' ', '\t', '\r', '\n');
+        if (text.StartsWith("<svg", StringComparison.OrdinalIgnoreCase) || (text.StartsWith("<?xml", StringComparison.OrdinalIgnoreCase) && text.Contains("<svg", StringComparison.OrdinalIgnoreCase)))
+        {
+            return "svg";
+        }
+        if (text.StartsWith("%PDF", StringComparison.Ordinal))
+        {
+            return "pdf";
+        }
+        return head.Length >= 12 && head[4..8].SequenceEqual("ftyp"u8) ? "heif" : null;
+    }
+
+    private static VipsImage ToSrgb8(VipsImage loaded)
+    {
+        var steps = new List<VipsImage>();
+        VipsImage current = loaded;
+        VipsImage Step(VipsImage next)
+        {
+            steps.Add(next);
+            current = next;
+            return next;
+        }
+        try
+        {
+            Step(current.Apply("EXIF orientation", (i, o) => Vips.AutoRotate(i, (nint*)o, 0)));
+            int interpretation = current.Interpretation;
+            bool sixteenBit = interpretation is Vips.InterpretationRgb16 or Vips.InterpretationGrey16;
+            if (current.HasField("icc-profile-data") && interpretation is not Vips.InterpretationLabs and not Vips.InterpretationGrey16)
+            {
+                string profile = interpretation == Vips.InterpretationRgb16 ? "p3" : "srgb";
+                try
+                {
+                    Step(current.Apply("ICC transform", (i, o) => Vips.IccTransformEmbedded(i, (nint*)o, profile,
+                        "embedded", 1, "depth", sixteenBit ? 16 : 8, "intent", Vips.IntentPerceptual, 0)));
+                }
+                catch (ImageException)
+                {
+                    // An invalid embedded profile is ignored, as the reference does.
+                }
+            }
+            else if (interpretation == Vips.InterpretationCmyk)
+            {
+                Step(current.Apply("CMYK to sRGB", (i, o) => Vips.IccTransformFrom(i, (nint*)o, "srgb", "input_profile", "cmyk", "intent", Vips.IntentPerceptual, 0)));
+            }
+            int now = current.Interpretation;
+            if (now is Vips.InterpretationRgb16 or Vips.InterpretationGrey16)
+            {
+                Step(current.Apply("16-bit cast", (i, o) => Vips.Cast(i, (nint*)o, Vips.FormatUShort, 0)));
+            }
+            if (current.Interpretation != Vips.InterpretationSrgb)
+            {
+                int source = current.Interpretation;
+                Step(current.Apply("sRGB conversion", (i, o) => Vips.Colourspace(i, (nint*)o, Vips.InterpretationSrgb, "source_space", source, 0)));
+            }
+            if (current.Format != Vips.FormatUChar)
+            {
+                Step(current.Apply("8-bit cast", (i, o) => Vips.Cast(i, (nint*)o, Vips.FormatUChar, 0)));
+            }
+            steps.Remove(current);
+            return current;
+        }
+        finally
+        {
+            foreach (VipsImage step in steps)
+            {
+                step.Dispose();
+            }
+        }
+    }
+
+    private static RgbImage ToRgb(int width, int height, int bands, byte[] pixels)
+    {
+        if (bands == RgbImage.Channels)
+        {
+            return new RgbImage(width, height, pixels);
+        }
+        var rgb = new byte[width * height * RgbImage.Channels];
+        int count = width * height;
+        for (int p = 0; p < count; p++)
+        {
+            int from = p * bands;
+            int to = p * RgbImage.Channels;
+            if (bands >= 3)
+            {
+                rgb[to] = pixels[from];
+                rgb[to + 1] = pixels[from + 1];
+                rgb[to + 2] = pixels[from + 2];
+            }
+            else
+            {
+                rgb[to] = rgb[to + 1] = rgb[to + 2] = pixels[from];
+            }
+        }
+        return new RgbImage(width, height, rgb);
+    }
+}

@@ -1,0 +1,73 @@
+namespace VlmService.Imaging;
+
+public enum Interpolation
+{
+    Nearest,
+    Bilinear,
+    Bicubic,
+}
+
+/// <summary>Resizing as the reference does it for PIL's nearest/bilinear/bicubic: a libvips affine scale of the 8-bit image.</summary>
+public static unsafe class Resampler
+{
+    public static RgbImage Resize(RgbImage image, int width, int height, Interpolation interpolation)
+    {
+        if (image.Width == width && image.Height == height)
+        {
+            return image;
+        }
+        Vips.EnsureStarted();
+        string name = interpolation switch
+        {
+            Interpolation.Nearest => "nearest",
+            Interpolation.Bilinear => "bilinear",
+            _ => "bicubic",
+        };
+        nint interpolator = Vips.InterpolateNew(name);
+        try
+        {
+            fixed (byte* pixels = image.Pixels)
+            {
+                using var source = new VipsImage(Vips.NewFromMemoryCopy(pixels, (nuint)image.Pixels.Length, image.Width, image.Height, RgbImage.Channels, Vips.FormatUChar), "Wrapping pixels");
+                double sx = (double)width / image.Width;
+                double sy = (double)height / image.Height;
+                using VipsImage scaled = source.Apply("Resize", (i, o) => Vips.Affine(i, (nint*)o, sx, 0, 0, sy, "interpolate", interpolator, 0));
+                return new RgbImage(scaled.Width, scaled.Height, scaled.ToBytes());
+            }
+        }
+        finally
+        {
+            Vips.Unref(interpolator);
+        }
+    }
+
+    /// <summary>Crops to <paramref name="width"/>×<paramref name="height"/> around the center (floor offsets), padding with black when smaller.</summary>
+    public static RgbImage CenterCrop(RgbImage image, int width, int height)
+    {
+        if (image.Width == width && image.Height == height)
+        {
+            return image;
+        }
+        var output = new byte[width * height * RgbImage.Channels];
+        int left = (int)Math.Floor((image.Width - width) / 2.0);
+        int top = (int)Math.Floor((image.Height - height) / 2.0);
+        for (int y = 0; y < height; y++)
+        {
+            int sourceY = y + top;
+            if (sourceY < 0 || sourceY >= image.Height)
+            {
+                continue;
+            }
+            for (int x = 0; x < width; x++)
+            {
+                int sourceX = x + left;
+                if (sourceX < 0 || sourceX >= image.Width)
+                {
+                    continue;
+                }
+                Buffer.BlockCopy(image.Pixels, ((sourceY * image.Width) + sourceX) * 3, output, ((y * width) + x) * 3, 3);
+            }
+        }
+        return new RgbImage(width, height, output);
+    }
+}
