@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using VlmService.Engine.Diagnostics;
+
+namespace VlmService.Engine.Batching;
+
+/// <summary>
+/// One model stage behind a bounded queue. A single loop owns the stage: it waits for a request, then cuts a
+/// batch when <see cref="BatchingOptions.MaxBatchSize"/> requests are waiting or the oldest has waited
+/// <see cref="BatchingOptions.MaxQueueDelay"/>, drops requests whose caller went away, and runs the batch.
+/// </summary>
+public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
+{
+    private readonly Channel<StageRequest<TInput, TOutput>> _queue;
+    private readonly Func<IReadOnlyList<TInput>, CancellationToken, IReadOnlyList<TOutput>> _execute;
+    private readonly BatchingOptions _options;
+    private readonly TimeProvider _time;
+    private readonly EngineMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Task _loop;
+    private int _depth;
+
+    public BatchingStage(string name, Func<IReadOnlyList<TInput>, CancellationToken, IReadOnlyList<TOutput>> execute,
+        BatchingOptions options, TimeProvider time, EngineMetrics metrics, ILogger logger)
+    {
+        Name = name;
+        _execute = execute;
+        _options = options;
+        _time = time;
+        _metrics = metrics;
+        _logger = logger;
+        _queue = Channel.CreateBounded<StageRequest<TInput, TOutput>>(new BoundedChannelOptions(options.QueueCapacity)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.Wait,
+        });
+        _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    public string Name { get; }
+
+    public int QueueDepth => Volatile.Read(ref _depth);
+
+    /// <summary>Queues <paramref name="input"/>; throws <see cref="QueueFullException"/> at once when the queue is full.</summary>
+    public Task<TOutput> SubmitAsync(TInput input, CancellationToken cancellationToken)
+    {
+        var request = new StageRequest<TInput, TOutput>(input, _time.GetTimestamp(), cancellationToken);
+        if (!_queue.Writer.TryWrite(request))
+        {
+            _metrics.Rejected("queue_full");
+            throw new QueueFullException(Name, _options.MaxQueueDelay + TimeSpan.FromSeconds(1));
+        }
+        _metrics.QueueDepthChanged(Name, Interlocked.Increment(ref _depth));
+        return request.Result;
+    }
+
+    private async Task RunAsync()
+    {
+        var batch = new List<StageRequest<TInput, TOutput>>(_options.MaxBatchSize);
+        ChannelReader<StageRequest<TInput, TOutput>> reader = _queue.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+            {
+                await CollectBatchAsync(reader, batch).ConfigureAwait(false);
+                if (batch.Count > 0)
+                {
+                    Execute(batch);
+                }
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        while (reader.TryRead(out StageRequest<TInput, TOutput>? left))
+        {
+            left.Fail(new ObjectDisposedException(Name, "The service is shutting down."));
+        }
+    }
+
+    private async Task CollectBatchAsync(ChannelReader<StageRequest<TInput, TOutput>> reader, List<StageRequest<TInput, TOutput>> batch)
+    {
+        long? oldest = null;
+        while (batch.Count < _options.MaxBatchSize)
+        {
+            while (batch.Count < _options.MaxBatchSize && reader.TryRead(out StageRequest<TInput, TOutput>? request))
+            {
+                Interlocked.Decrement(ref _depth);
+                if (request.CancellationToken.IsCancellationRequested)
+                {
+                    _metrics.Rejected("cancelled");
+                    request.Cancel();
+                    continue;
+                }
+                batch.Add(request);
+                oldest ??= request.EnqueuedAt;
+            }
+            if (batch.Count == 0 || batch.Count >= _options.MaxBatchSize)
+            {
+                break;
+            }
+            TimeSpan waited = _time.GetElapsedTime(oldest!.Value);
+            TimeSpan remaining = _options.MaxQueueDelay - waited;
+            if (remaining <= TimeSpan.Zero)
+            {
+                break;
+            }
+            using var timeout = new CancellationTokenSource(remaining, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, _stopping.Token);
+            try
+            {
+                if (!await reader.WaitToReadAsync(linked.Token).ConfigureAwait(false))
+                {
+                    break;
+                }
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+                break;
+            }
+        }
+        _metrics.QueueDepthChanged(Name, QueueDepth);
+    }
+
+    private void Execute(List<StageRequest<TInput, TOutput>> batch)
+    {
+        foreach (StageRequest<TInput, TOutput> request in batch)
+        {
+            _metrics.QueueWait(Name, _time.GetElapsedTime(request.EnqueuedAt));
+        }
+        _metrics.BatchExecuted(Name, batch.Count);
+        long started = Stopwatch.GetTimestamp();
+        try
+        {
+            IReadOnlyList<TOutput> outputs = _execute(batch.Select(r => r.Input).ToList(), _stopping.Token);
+            for (int i = 0; i < batch.Count; i++)
+            {
+                batch[i].Complete(outputs[i]);
+            }
+            double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            EngineLog.BatchRan(_logger, Name, batch.Count, elapsedMs);
+        }
+        catch (Exception ex)
+        {
+            EngineLog.BatchFailed(_logger, ex, Name, batch.Count);
+            foreach (StageRequest<TInput, TOutput> request in batch)
+            {
+                request.Fail(ex);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+}

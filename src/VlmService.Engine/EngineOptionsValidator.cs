@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Options;
+using VlmService.Engine.Batching;
+using VlmService.Engine.Models;
+
+namespace VlmService.Engine;
+
+/// <summary>Refuses a bad configuration at start, naming the setting, instead of failing on the first request.</summary>
+internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, IValidateOptions<BatchingOptions>, IValidateOptions<ImageOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ModelsOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Root is { } root && !Directory.Exists(root))
+        {
+            errors.Add($"Models:Root '{root}' is not a directory.");
+        }
+        if (options.IntraOpThreads < 0)
+        {
+            errors.Add("Models:IntraOpThreads must be 0 (automatic) or more.");
+        }
+        if (options.LabelCacheEntries < 1)
+        {
+            errors.Add("Models:LabelCacheEntries must be at least 1.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, BatchingOptions options)
+    {
+        var errors = new List<string>();
+        if (options.MaxBatchSize is < 1 or > 1024)
+        {
+            errors.Add("Batching:MaxBatchSize must be between 1 and 1024.");
+        }
+        if (options.MaxQueueDelay < TimeSpan.Zero || options.MaxQueueDelay > TimeSpan.FromSeconds(10))
+        {
+            errors.Add("Batching:MaxQueueDelay must be between 0 and 10 seconds.");
+        }
+        if (options.QueueCapacity < options.MaxBatchSize)
+        {
+            errors.Add("Batching:QueueCapacity must be at least Batching:MaxBatchSize.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    public ValidateOptionsResult Validate(string? name, ImageOptions options)
+    {
+        var errors = new List<string>();
+        if (options.MaxPixels < 1 || options.MaxSide < 1)
+        {
+            errors.Add("Images:MaxPixels and Images:MaxSide must be positive.");
+        }
+        if (options.MaxConcurrentDecodes < 1)
+        {
+            errors.Add("Images:MaxConcurrentDecodes must be at least 1.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using VlmService.Engine.Batching;
+using VlmService.Engine.Diagnostics;
+using VlmService.Onnx;
+
+namespace VlmService.Engine.Models;
+
+/// <summary>
+/// Loads every model folder in the background after start, so health checks answer at once and readiness
+/// flips when all folders are loaded (or reported failed) and warmed. One bad folder never stops the others.
+/// </summary>
+internal sealed class ModelLoader(
+    ModelRegistry registry,
+    IOptions<ModelsOptions> models,
+    IOptions<BatchingOptions> batching,
+    TimeProvider time,
+    EngineMetrics metrics,
+    ILoggerFactory loggers) : BackgroundService
+{
+    private readonly ILogger _logger = loggers.CreateLogger("VlmService.Models");
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() => LoadAll(stoppingToken), stoppingToken);
+
+    private void LoadAll(CancellationToken stoppingToken)
+    {
+        try
+        {
+            string root = models.Value.Root ?? DemoModels.Ensure(models.Value.DemoCache);
+            if (models.Value.Root is null)
+            {
+                EngineLog.DemoModels(_logger, root);
+            }
+            foreach (string folder in Directory.EnumerateDirectories(root).Where(d => !Path.GetFileName(d).StartsWith('.')).Order(StringComparer.Ordinal))
+            {
+                stoppingToken.ThrowIfCancellationRequested();
+                LoadOne(folder, isDemo: models.Value.Root is null && DemoModels.IsDemo(Path.GetFileName(folder)));
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            EngineLog.ModelFailed(_logger, models.Value.Root ?? "(demo cache)", ex.Message);
+            registry.AddFailure(new ModelLoadFailure("*", models.Value.Root ?? string.Empty, ex.Message));
+        }
+        finally
+        {
+            EngineLog.ModelsReady(_logger, registry.Models.Count, registry.Failures.Count);
+            registry.MarkReady();
+        }
+    }
+
+    private void LoadOne(string folder, bool isDemo)
+    {
+        string id = Path.GetFileName(folder);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            string configPath = Path.Combine(folder, "config.json");
+            if (!File.Exists(configPath))
+            {
+                throw new InvalidDataException("config.json is missing.");
+            }
+            string modelType = JsonNode.Parse(File.ReadAllText(configPath))?["model_type"]?.GetValue<string>()
+                ?? throw new InvalidDataException("config.json has no model_type.");
+            if (!ModelFamilies.IsDualEncoder(modelType))
+            {
+                throw new NotSupportedException($"model_type '{modelType}' is not served (supported: clip, siglip).");
+            }
+            var settings = new SessionSettings
+            {
+                Provider = models.Value.Provider,
+                CudaDeviceId = models.Value.CudaDeviceId,
+                IntraOpThreads = models.Value.IntraOpThreads,
+            };
+            DualEncoderModel model = DualEncoderModel.Load(id, modelType, folder, isDemo, settings, batching.Value, time, metrics, _logger);
+            Warm(model);
+            registry.Add(model);
+            double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            EngineLog.ModelLoaded(_logger, id, modelType, folder, model.Provider, elapsedMs);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            string reason = ex is OrtException or IOException or InvalidDataException or NotSupportedException or System.Text.Json.JsonException
+                ? ex.Message
+                : $"{ex.GetType().Name}: {ex.Message}";
+            EngineLog.ModelFailed(_logger, folder, reason);
+            registry.AddFailure(new ModelLoadFailure(id, folder, reason));
+        }
+    }
+
+    /// <summary>One pass through each stage, so the first real request does not pay for ONNX Runtime's first-run setup.</summary>
+    private static void Warm(DualEncoderModel model)
+    {
+        (int height, int width) = model.ImageProcessor.OutputSize;
+        model.VisionStage.SubmitAsync(new float[3 * height * width], CancellationToken.None).GetAwaiter().GetResult();
+        int[] ids = model.EncoderInput("warm up").Ids;
+        model.TextStage.SubmitAsync(ids, CancellationToken.None).GetAwaiter().GetResult();
+    }
+}

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Options;
+using VlmService.Engine.Models;
+using VlmService.Imaging;
+
+namespace VlmService.Engine.Pipelines;
+
+/// <summary>
+/// Decoding and resizing off the stage loops, on the thread pool, with bounded concurrency so a burst of large
+/// photos cannot take every core from the model stages.
+/// </summary>
+public sealed class ImageDecoding(IOptions<ImageOptions> options) : IDisposable
+{
+    private readonly SemaphoreSlim _slots = new(Math.Max(1, options.Value.MaxConcurrentDecodes));
+    private readonly ImageLimits _limits = new(options.Value.MaxPixels, options.Value.MaxSide);
+
+    /// <summary>Header checks only (format, size limits): cheap, so every image of a request is checked before any is decoded.</summary>
+    public ImageHeader Probe(byte[] data) => ImageDecoder.Probe(data, _limits);
+
+    public async Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, CancellationToken cancellationToken)
+    {
+        await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await Task.Run(() => processor.Process(ImageDecoder.Decode(data, _limits)), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    public void Dispose() => _slots.Dispose();
+}

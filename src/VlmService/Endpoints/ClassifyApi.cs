@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+using VlmService.Contracts;
+using VlmService.Engine.Pipelines;
+using VlmService.Infrastructure;
+
+namespace VlmService.Endpoints;
+
+public static class ClassifyApi
+{
+    public const int MaxLabels = 256;
+    public const string ZeroShot = "zero-shot";
+
+    public static IEndpointRouteBuilder MapClassifyApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/classify", ClassifyAsync)
+            .WithName("Classify")
+            .WithTags("Classification")
+            .WithSummary("Pick the labels that fit an image")
+            .WithDescription("mode 'zero-shot' (default for CLIP-family models): scores are the softmax over labels (CLIP) or a sigmoid per label (SigLIP). " +
+                             "Each label becomes a prompt through 'template' (first {} replaced; default 'a photo of a {}.'). " +
+                             "Multipart: 'image' file, 'labels' (repeated or comma-separated), 'template', 'top_k', 'model', 'mode'.")
+            .Accepts<ClassifyRequest>("application/json", "multipart/form-data")
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        return app;
+    }
+
+    private static async Task<Ok<ClassifyResponse>> ClassifyAsync(HttpRequest http, ZeroShotClassifier classifier, CancellationToken cancellationToken)
+    {
+        ClassifyRequest request = await RequestBodies.ReadAsync(http, FromFormAsync, cancellationToken);
+        string mode = request.Mode ?? ZeroShot;
+        if (mode != ZeroShot)
+        {
+            throw new RequestValidationException($"'mode' '{mode}' is not available: this server serves CLIP-family models, which classify with mode 'zero-shot'.");
+        }
+        List<string> labels = request.Labels?.Select(l => l?.Trim() ?? string.Empty).ToList()
+            ?? throw new RequestValidationException("'labels' is required: the candidate labels.");
+        if (labels.Count is 0 or > MaxLabels || labels.Any(string.IsNullOrEmpty))
+        {
+            throw new RequestValidationException($"'labels' must hold 1 to {MaxLabels} non-empty labels.");
+        }
+        if (request.TopK is < 1)
+        {
+            throw new RequestValidationException("'top_k' must be at least 1.");
+        }
+        byte[] image = ImageSource.Decode(request.Image, "image");
+        ClassificationResult result = await classifier.ClassifyAsync(request.Model, image, labels, request.Template, request.TopK, cancellationToken);
+        return TypedResults.Ok(new ClassifyResponse(result.Model, mode, result.Predictions.Select(p => new PredictionData(p.Label, p.Score)).ToList()));
+    }
+
+    private static async Task<ClassifyRequest> FromFormAsync(IFormCollection form)
+    {
+        IFormFile? file = form.Files.GetFile("image");
+        var labels = (form.TryGetValue("labels", out var values) ? values : default)
+            .SelectMany(v => (v ?? string.Empty).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            .ToList();
+        return new ClassifyRequest
+        {
+            Model = RequestBodies.Field(form, "model"),
+            Mode = RequestBodies.Field(form, "mode"),
+            Image = file is null ? null : await RequestBodies.FileAsBase64Async(file),
+            Labels = labels.Count == 0 ? null : labels,
+            Template = RequestBodies.Field(form, "template"),
+            TopK = RequestBodies.IntField(form, "top_k"),
+        };
+    }
+}

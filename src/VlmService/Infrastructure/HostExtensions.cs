@@ -1,0 +1,72 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Serilog;
+using Serilog.Formatting.Json;
+using VlmService.Endpoints;
+using VlmService.Engine.Models;
+
+namespace VlmService.Infrastructure;
+
+public static class HostExtensions
+{
+    /// <summary>Structured JSON logs on stdout (one object per line), with the request and trace ids from log scopes.</summary>
+    public static WebApplicationBuilder AddVlmLogging(this WebApplicationBuilder builder)
+    {
+        Serilog.Core.Logger logger = new LoggerConfiguration()
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(new JsonFormatter(renderMessage: true))
+            .CreateLogger();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSerilog(logger, dispose: true);
+        return builder;
+    }
+
+    public static IServiceCollection AddVlmApi(this IServiceCollection services)
+    {
+        services.ConfigureHttpJsonOptions(options =>
+        {
+            options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            options.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
+        });
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddEndpointsApiExplorer();
+        services.AddSwaggerGen(options =>
+        {
+            options.SwaggerDoc("v1", new() { Title = "VlmService", Version = "v1", Description = "Vision-language inference: embeddings and zero-shot classification over ONNX models." });
+            options.OperationFilter<OpenApiExamples>();
+        });
+        services.AddHealthChecks()
+            .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
+            .AddCheck<ModelsReadyCheck>("models", tags: ["ready"]);
+        return services;
+    }
+
+    public static WebApplication UseVlmApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseSwagger();
+        app.UseSwaggerUI(options => options.SwaggerEndpoint("/swagger/v1/swagger.json", "VlmService v1"));
+        app.MapHealthChecks("/health/live", new() { Predicate = check => check.Tags.Contains("live") });
+        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
+        RouteGroupBuilder api = app.MapGroup(string.Empty).AddEndpointFilter<ReadinessGate>();
+        api.MapModelsApi();
+        api.MapEmbedApi();
+        api.MapClassifyApi();
+        api.MapTokenizeApi();
+        return app;
+    }
+}
+
+/// <summary>Ready once every model folder was loaded (or reported failed) and warmed, and at least one model serves.</summary>
+internal sealed class ModelsReadyCheck(ModelRegistry registry) : IHealthCheck
+{
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+        Task.FromResult(!registry.IsReady ? HealthCheckResult.Unhealthy("Models are loading.")
+            : registry.Models.Count == 0 ? HealthCheckResult.Unhealthy("No model could be loaded; see /models.")
+            : HealthCheckResult.Healthy($"{registry.Models.Count} models ready."));
+}

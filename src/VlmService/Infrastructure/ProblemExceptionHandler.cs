@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Mvc;
+using VlmService.Engine.Batching;
+using VlmService.Engine.Models;
+using VlmService.Imaging;
+
+namespace VlmService.Infrastructure;
+
+/// <summary>
+/// Maps every failure a request can cause to an RFC 9457 problem response that names the problem.
+/// Only a fault of the service itself is a 500.
+/// </summary>
+internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
+    {
+        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; there is no one to answer.
+            context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
+            return true;
+        }
+        (int status, string title) = exception switch
+        {
+            RequestValidationException => (StatusCodes.Status400BadRequest, "Invalid request"),
+            UnsupportedMediaTypeException => (StatusCodes.Status415UnsupportedMediaType, "Unsupported media type"),
+            ImageException { Kind: ImageErrorKind.TooLarge } => (StatusCodes.Status413PayloadTooLarge, "Image too large"),
+            ImageException { Kind: ImageErrorKind.UnsupportedFormat } => (StatusCodes.Status415UnsupportedMediaType, "Unsupported image format"),
+            ImageException => (StatusCodes.Status400BadRequest, "Undecodable image"),
+            ModelNotFoundException => (StatusCodes.Status404NotFound, "Unknown model"),
+            CapabilityNotSupportedException => (StatusCodes.Status422UnprocessableEntity, "Not supported by this model"),
+            QueueFullException => (StatusCodes.Status503ServiceUnavailable, "Server busy"),
+            BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Bad request"),
+            _ => (StatusCodes.Status500InternalServerError, "Internal error"),
+        };
+        if (status == StatusCodes.Status500InternalServerError)
+        {
+            LogUnhandled(logger, exception, context.Request.Path);
+        }
+        if (exception is QueueFullException full)
+        {
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        context.Response.StatusCode = status;
+        return await problems.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = context,
+            Exception = exception,
+            ProblemDetails = new ProblemDetails
+            {
+                Status = status,
+                Title = title,
+                Detail = status == StatusCodes.Status500InternalServerError ? "The server failed to process the request." : exception.Message,
+            },
+        }).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Unhandled error on {Path}")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception, PathString path);
+}
