@@ -21,8 +21,9 @@ internal sealed class BpeModel : ITokenizerModel
     private readonly ConcurrentDictionary<string, string[]> _cache = new();
 
     public BpeModel(Dictionary<string, int> vocab, IEnumerable<(string Left, string Right)> merges, string? unknownToken, string? endOfWordSuffix,
-        string? continuingSubwordSuffix, bool byteFallback, bool ignoreMerges)
+        string? continuingSubwordSuffix, bool byteFallback, bool ignoreMerges, bool fuseUnknown = false)
     {
+        FuseUnknown = fuseUnknown;
         TokensToIds = vocab;
         Vocab = new List<string?>(new string?[vocab.Count == 0 ? 0 : vocab.Values.Max() + 1]);
         foreach ((string token, int id) in vocab)
@@ -55,7 +56,7 @@ internal sealed class BpeModel : ITokenizerModel
             : SplitMerge(m!.GetValue<string>()));
         return new BpeModel(vocab, merges, model["unk_token"]?.GetValue<string>(), model["end_of_word_suffix"]?.GetValue<string>(),
             model["continuing_subword_suffix"]?.GetValue<string>(), model["byte_fallback"]?.GetValue<bool>() ?? false,
-            model["ignore_merges"]?.GetValue<bool>() ?? false);
+            model["ignore_merges"]?.GetValue<bool>() ?? false, model["fuse_unk"]?.GetValue<bool>() ?? false);
     }
 
     /// <summary>A merges.txt line "a b" (split at the first space, as the reference does).</summary>
@@ -73,6 +74,8 @@ internal sealed class BpeModel : ITokenizerModel
     public int? UnknownId { get; }
 
     public string? EndOfWordSuffix { get; }
+
+    public bool FuseUnknown { get; }
 
     public IEnumerable<string> Encode(IEnumerable<string> pieces)
     {

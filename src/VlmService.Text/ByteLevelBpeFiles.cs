@@ -57,6 +57,7 @@ internal static class ByteLevelBpeFiles
                 ["vocab"] = JsonNode.Parse(File.ReadAllText(vocabPath)),
                 ["merges"] = merges,
             },
+            ["post_processor"] = null,
             ["decoder"] = new JsonObject { ["type"] = "ByteLevel" },
             ["added_tokens"] = added,
         };

@@ -12,5 +12,8 @@ internal interface ITokenizerModel
 
     string? EndOfWordSuffix { get; }
 
+    /// <summary>Collapse runs of unknown tokens into the first of them (the reference always does for Unigram).</summary>
+    bool FuseUnknown { get; }
+
     IEnumerable<string> Encode(IEnumerable<string> pieces);
 }

@@ -214,10 +214,24 @@ public sealed class Tokenizer
                     continue;
                 }
                 List<string> pieces = _preTokenizer is null ? [subsection] : _preTokenizer(subsection, sectionIndex);
-                tokens.AddRange(_model.Encode(pieces));
+                tokens.AddRange(_model.FuseUnknown ? FuseUnknownRuns(_model.Encode(pieces)) : _model.Encode(pieces));
             }
         }
         return tokens;
+    }
+
+    private IEnumerable<string> FuseUnknownRuns(IEnumerable<string> tokens)
+    {
+        bool previousUnknown = false;
+        foreach (string token in tokens)
+        {
+            bool unknown = !_model.TokensToIds.TryGetValue(token, out int id) || id == _model.UnknownId;
+            if (!(unknown && previousUnknown))
+            {
+                yield return token;
+            }
+            previousUnknown = unknown;
+        }
     }
 
     /// <summary>Added tokens with lstrip/rstrip eat the whitespace beside them.</summary>

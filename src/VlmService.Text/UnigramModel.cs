@@ -42,6 +42,8 @@ internal sealed class UnigramModel : ITokenizerModel
 
     public string? EndOfWordSuffix => null;
 
+    public bool FuseUnknown => true;
+
     public IEnumerable<string> Encode(IEnumerable<string> pieces) => pieces.SelectMany(Tokenize);
 
     /// <summary>
