@@ -24,6 +24,26 @@ public static unsafe class ExecutionProviders
         return result;
     }
 
+    /// <summary>Null when CUDA can be registered for <paramref name="deviceId"/>, otherwise ONNX Runtime's reason.</summary>
+    public static string? CudaUnavailableReason(int deviceId)
+    {
+        nint options;
+        OrtApi.Check(OrtApi.CreateSessionOptions(&options));
+        try
+        {
+            AppendCuda(options, deviceId);
+            return null;
+        }
+        catch (OrtException ex)
+        {
+            return ex.Message;
+        }
+        finally
+        {
+            OrtApi.ReleaseSessionOptions(options);
+        }
+    }
+
     /// <summary>Appends CUDA to <paramref name="sessionOptions"/>; throws <see cref="OrtException"/> when it cannot load.</summary>
     internal static void AppendCuda(nint sessionOptions, int deviceId)
     {

@@ -89,14 +89,11 @@ public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
             while (batch.Count < _options.MaxBatchSize && reader.TryRead(out StageRequest<TInput, TOutput>? request))
             {
                 Interlocked.Decrement(ref _depth);
-                if (request.CancellationToken.IsCancellationRequested)
+                if (!DropIfAbandoned(request))
                 {
-                    _metrics.Rejected("cancelled");
-                    request.Cancel();
-                    continue;
+                    batch.Add(request);
+                    oldest ??= request.EnqueuedAt;
                 }
-                batch.Add(request);
-                oldest ??= request.EnqueuedAt;
             }
             if (batch.Count == 0 || batch.Count >= _options.MaxBatchSize)
             {
@@ -122,7 +119,20 @@ public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
                 break;
             }
         }
+        // A caller may leave while the batch is forming: drop it at the cut, not after running it.
+        batch.RemoveAll(DropIfAbandoned);
         _metrics.QueueDepthChanged(Name, QueueDepth);
+    }
+
+    private bool DropIfAbandoned(StageRequest<TInput, TOutput> request)
+    {
+        if (!request.CancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        _metrics.Rejected("cancelled");
+        request.Cancel();
+        return true;
     }
 
     private void Execute(List<StageRequest<TInput, TOutput>> batch)

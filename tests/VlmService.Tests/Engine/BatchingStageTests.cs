@@ -1,0 +1,105 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using VlmService.Engine.Batching;
+using VlmService.Engine.Diagnostics;
+
+namespace VlmService.Tests.Engine;
+
+public sealed class BatchingStageTests : IAsyncDisposable
+{
+    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(100);
+    private readonly ManualTimeProvider _time = new();
+    private readonly ConcurrentQueue<int[]> _batches = new();
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private BatchingStage<int, int>? _stage;
+
+    private BatchingStage<int, int> Stage(int maxBatch, TimeSpan delay, int capacity = 64, Func<IReadOnlyList<int>, IReadOnlyList<int>>? execute = null)
+    {
+        var metrics = new EngineMetrics(_services.GetRequiredService<IMeterFactory>());
+        _stage = new BatchingStage<int, int>("test", (inputs, _) =>
+        {
+            _batches.Enqueue([.. inputs]);
+            return execute?.Invoke(inputs) ?? inputs.Select(i => i * 10).ToList();
+        }, new BatchingOptions { MaxBatchSize = maxBatch, MaxQueueDelay = delay, QueueCapacity = capacity }, _time, metrics, NullLogger.Instance);
+        return _stage;
+    }
+
+    [Fact]
+    public async Task A_batch_runs_as_soon_as_it_is_full_without_waiting_for_the_delay()
+    {
+        BatchingStage<int, int> stage = Stage(maxBatch: 4, delay: TimeSpan.FromHours(1));
+        int[] results = await Task.WhenAll(Enumerable.Range(1, 4).Select(i => stage.SubmitAsync(i, CancellationToken.None))).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([10, 20, 30, 40], results);
+        Assert.Equal([1, 2, 3, 4], Assert.Single(_batches));
+    }
+
+    [Fact]
+    public async Task A_partial_batch_runs_once_the_oldest_request_has_waited_the_delay()
+    {
+        BatchingStage<int, int> stage = Stage(maxBatch: 8, delay: TimeSpan.FromMilliseconds(5));
+        Task<int>[] pending = Enumerable.Range(1, 3).Select(i => stage.SubmitAsync(i, CancellationToken.None)).ToArray();
+        await Task.Delay(Settle);
+        Assert.Empty(_batches);
+        _time.Advance(TimeSpan.FromMilliseconds(5));
+        int[] results = await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(new[] { 10, 20, 30 }, results);
+        Assert.Equal([1, 2, 3], Assert.Single(_batches));
+    }
+
+    [Fact]
+    public async Task Requests_whose_caller_went_away_are_dropped_before_the_batch_is_cut()
+    {
+        BatchingStage<int, int> stage = Stage(maxBatch: 8, delay: TimeSpan.FromMilliseconds(5));
+        using var gone = new CancellationTokenSource();
+        Task<int> abandoned = stage.SubmitAsync(1, gone.Token);
+        Task<int> kept = stage.SubmitAsync(2, CancellationToken.None);
+        await Task.Delay(Settle);
+        await gone.CancelAsync();
+        // The loop has taken the first request into the forming batch; it must be dropped when the batch is cut.
+        _time.Advance(TimeSpan.FromMilliseconds(5));
+        Assert.Equal(20, await kept.WaitAsync(TimeSpan.FromSeconds(10)));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        Assert.DoesNotContain(_batches, b => b.Contains(1));
+    }
+
+    [Fact]
+    public async Task A_full_queue_refuses_new_requests_at_once()
+    {
+        using var release = new ManualResetEventSlim();
+        using var entered = new SemaphoreSlim(0);
+        BatchingStage<int, int> stage = Stage(maxBatch: 1, delay: TimeSpan.Zero, capacity: 2, execute: inputs =>
+        {
+            entered.Release();
+            release.Wait(TimeSpan.FromSeconds(10));
+            return inputs;
+        });
+        Task<int> running = stage.SubmitAsync(1, CancellationToken.None);
+        Assert.True(await entered.WaitAsync(TimeSpan.FromSeconds(10)));
+        Task<int>[] queued = [stage.SubmitAsync(2, CancellationToken.None), stage.SubmitAsync(3, CancellationToken.None)];
+        var refused = Assert.Throws<QueueFullException>(() => { _ = stage.SubmitAsync(4, CancellationToken.None); });
+        Assert.True(refused.RetryAfter > TimeSpan.Zero);
+        release.Set();
+        int[] all = await Task.WhenAll([running, .. queued]).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(new[] { 1, 2, 3 }, all);
+    }
+
+    [Fact]
+    public async Task A_failing_batch_fails_its_requests_and_the_stage_keeps_serving()
+    {
+        BatchingStage<int, int> stage = Stage(maxBatch: 1, delay: TimeSpan.Zero, execute: inputs =>
+            inputs[0] == 13 ? throw new InvalidOperationException("unlucky") : inputs);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => stage.SubmitAsync(13, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(7, await stage.SubmitAsync(7, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_stage is not null)
+        {
+            await _stage.DisposeAsync();
+        }
+        await _services.DisposeAsync();
+    }
+}

@@ -1,0 +1,80 @@
+using VlmService.Onnx;
+
+namespace VlmService.Tests.Onnx;
+
+[Collection(ModelFoldersCollection.Name)]
+public sealed class InferenceSessionTests(ModelFolders models)
+{
+    private static readonly SessionSettings Cpu = new() { Provider = ExecutionProviderKind.Cpu, IntraOpThreads = 1 };
+
+    [Fact]
+    public void Session_reports_names_element_types_and_symbolic_dimensions()
+    {
+        using var session = InferenceSession.Open(Path.Combine(models.Clip, "onnx", "model.onnx"), Cpu);
+        TensorInfo ids = session.Input("input_ids");
+        Assert.Equal(TensorElementType.Int64, ids.ElementType);
+        Assert.Equal(["text_batch_size", "sequence_length"], ids.SymbolicDimensions);
+        Assert.Equal([-1L, -1L], ids.Dimensions);
+        TensorInfo pixels = session.Input("pixel_values");
+        Assert.Equal(TensorElementType.Float, pixels.ElementType);
+        Assert.Equal("image_batch_size", pixels.SymbolicDimensions[0]);
+        Assert.Equal(["logits_per_image", "logits_per_text", "text_embeds", "image_embeds"], session.Outputs.Select(o => o.Name));
+        Assert.Equal(ExecutionProviders.Cpu, session.Provider);
+    }
+
+    [Fact]
+    public void Run_returns_outputs_with_their_shapes_and_is_deterministic()
+    {
+        using var session = InferenceSession.Open(Path.Combine(models.Clip, "onnx", "text_model.onnx"), Cpu);
+        long[] ids = [49406, 320, 1125, 539, 320, 2368, 49407, 49406, 2368, 49407, 49407, 49407, 49407, 49407];
+        long[] mask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0];
+        KeyValuePair<string, ITensor>[] inputs =
+        [
+            new("input_ids", new Tensor<long>(ids, 2, 7)),
+            new("attention_mask", new Tensor<long>(mask, 2, 7)),
+        ];
+        var first = (Tensor<float>)session.Run(inputs, ["text_embeds"])["text_embeds"];
+        var second = (Tensor<float>)session.Run(inputs, ["text_embeds"])["text_embeds"];
+        Assert.Equal([2L, 24L], first.Shape);
+        Assert.Equal(first.Data, second.Data);
+        Assert.NotEqual(first.Row(0), first.Row(1));
+    }
+
+    [Fact]
+    public void A_cancelled_run_throws_operation_cancelled_and_the_session_keeps_working()
+    {
+        using var session = InferenceSession.Open(Path.Combine(models.Siglip, "onnx", "vision_model.onnx"), Cpu);
+        KeyValuePair<string, ITensor>[] inputs = [new("pixel_values", new Tensor<float>(new float[3 * 224 * 224], 1, 3, 224, 224))];
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.Throws<OperationCanceledException>(() => session.Run(inputs, ["pooler_output"], cancelled.Token));
+        Assert.Equal([1L, 32L], session.Run(inputs, ["pooler_output"])["pooler_output"].Shape);
+    }
+
+    [Fact]
+    public void Bad_inputs_are_reported_as_ort_errors_not_crashes()
+    {
+        using var session = InferenceSession.Open(Path.Combine(models.Siglip, "onnx", "vision_model.onnx"), Cpu);
+        KeyValuePair<string, ITensor>[] wrongRank = [new("pixel_values", new Tensor<float>(new float[12], 3, 4))];
+        Assert.Throws<OrtException>(() => session.Run(wrongRank, ["pooler_output"]));
+        Assert.Throws<FileNotFoundException>(() => InferenceSession.Open(Path.Combine(models.Root, "missing.onnx"), Cpu));
+    }
+
+    [Fact]
+    public void Cuda_is_used_when_it_registers_and_otherwise_auto_falls_back_to_cpu_with_the_reason()
+    {
+        // Exercises CreateCUDAProviderOptions, UpdateCUDAProviderOptions, SessionOptionsAppendExecutionProvider_CUDA_V2
+        // and ReleaseCUDAProviderOptions: on a machine without CUDA libraries they must answer with a status, not crash.
+        string? reason = ExecutionProviders.CudaUnavailableReason(0);
+        string path = Path.Combine(models.Siglip, "onnx", "text_model.onnx");
+        using var auto = InferenceSession.Open(path, Cpu with { Provider = ExecutionProviderKind.Auto });
+        if (reason is null)
+        {
+            Assert.Equal(ExecutionProviders.Cuda, auto.Provider);
+            return;
+        }
+        Assert.Equal(ExecutionProviders.Cpu, auto.Provider);
+        Assert.False(string.IsNullOrWhiteSpace(auto.ProviderFallbackReason));
+        Assert.Throws<OrtException>(() => InferenceSession.Open(path, Cpu with { Provider = ExecutionProviderKind.Cuda }));
+    }
+}
