@@ -220,18 +220,31 @@ public sealed class Tokenizer
         return tokens;
     }
 
-    private IEnumerable<string> FuseUnknownRuns(IEnumerable<string> tokens)
+    /// <summary>
+    /// A run of unknown pieces becomes one token whose text is the run joined (its id is the unknown id),
+    /// as the reference's fuse step produces.
+    /// </summary>
+    private List<string> FuseUnknownRuns(IEnumerable<string> tokens)
     {
+        var fused = new List<string>();
         bool previousUnknown = false;
         foreach (string token in tokens)
         {
             bool unknown = !_model.TokensToIds.TryGetValue(token, out int id) || id == _model.UnknownId;
-            if (!(unknown && previousUnknown))
+            if (unknown && previousUnknown)
             {
-                yield return token;
+                if (TokenToId(fused[^1]) != _model.UnknownId)
+                {
+                    fused[^1] += token;
+                }
+            }
+            else
+            {
+                fused.Add(token);
             }
             previousUnknown = unknown;
         }
+        return fused;
     }
 
     /// <summary>Added tokens with lstrip/rstrip eat the whitespace beside them.</summary>

@@ -1,0 +1,31 @@
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using VlmService.Engine.Models;
+
+namespace VlmService.Tests.Api;
+
+/// <summary>The service in memory over a chosen models root (or demo models in a chosen cache folder).</summary>
+public sealed class VlmServiceFactory(string? modelsRoot, string? demoCache = null) : WebApplicationFactory<Program>
+{
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        if (modelsRoot is not null)
+        {
+            builder.UseSetting("Models:Root", modelsRoot);
+        }
+        if (demoCache is not null)
+        {
+            builder.UseSetting("Models:DemoCache", demoCache);
+        }
+        builder.UseSetting("Models:IntraOpThreads", "1");
+    }
+
+    /// <summary>A client once every model folder has been loaded (or reported failed).</summary>
+    public async Task<HttpClient> ReadyClientAsync()
+    {
+        HttpClient client = CreateClient();
+        await Services.GetRequiredService<ModelRegistry>().WhenReady.WaitAsync(TimeSpan.FromMinutes(2));
+        return client;
+    }
+}
