@@ -14,6 +14,8 @@ public static class ModelFolderWriter
 {
     public static readonly IReadOnlyList<string> Families = ["clip", "siglip"];
 
+    public static readonly IReadOnlyList<string> Presets = ["tiny", "base"];
+
     private static readonly string[] TokenizerFiles =
         ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json"];
 
@@ -24,6 +26,10 @@ public static class ModelFolderWriter
         if (!Families.Contains(request.Family))
         {
             throw new ArgumentException($"Unknown family '{request.Family}' ({string.Join(", ", Families)}).");
+        }
+        if (!Presets.Contains(request.Preset))
+        {
+            throw new ArgumentException($"Unknown preset '{request.Preset}' ({string.Join(", ", Presets)}).");
         }
         string root = Path.GetFullPath(request.OutputDirectory);
         Directory.CreateDirectory(Path.Combine(root, "onnx"));

@@ -1,0 +1,59 @@
+using VlmService.Engine.Caching;
+using VlmService.Engine.Models;
+using VlmService.Engine.Pipelines;
+using VlmService.Infrastructure;
+
+namespace VlmService.Tests.Engine;
+
+public sealed class SmallPartsTests
+{
+    [Fact]
+    public void Logit_calibration_recovers_scale_and_bias_from_points_on_a_line()
+    {
+        double[] cosines = [0.12, -0.05, 0.31, 0.02];
+        LogitCalibration fit = LogitCalibration.Fit(cosines, cosines.Select(c => (30 * c) - 2).ToArray());
+        Assert.Equal(30, fit.Scale, 9);
+        Assert.Equal(-2, fit.Bias, 9);
+        Assert.Throws<InvalidDataException>(() => LogitCalibration.Fit([0.1, 0.1], [1, 2]));
+    }
+
+    [Fact]
+    public void Templates_replace_only_the_first_placeholder()
+    {
+        Assert.Equal("a photo of a cat.", ZeroShotClassifier.Fill("a photo of a {}.", "cat"));
+        Assert.Equal("cat and {}", ZeroShotClassifier.Fill("{} and {}", "cat"));
+        Assert.Equal("no placeholder", ZeroShotClassifier.Fill("no placeholder", "cat"));
+    }
+
+    [Fact]
+    public void Lru_cache_evicts_the_least_recently_used_entry()
+    {
+        var cache = new LruCache<string, int>(2);
+        cache.Set("a", 1);
+        cache.Set("b", 2);
+        Assert.True(cache.TryGet("a", out _));
+        cache.Set("c", 3);
+        Assert.False(cache.TryGet("b", out _));
+        Assert.True(cache.TryGet("a", out int a));
+        Assert.Equal(1, a);
+        Assert.Equal(2, cache.Count);
+    }
+
+    [Theory]
+    [InlineData("aGk=", new byte[] { 0x68, 0x69 })]
+    [InlineData("data:image/png;base64,aGk=", new byte[] { 0x68, 0x69 })]
+    [InlineData("  aGk=\n", new byte[] { 0x68, 0x69 })]
+    public void Image_fields_accept_base64_and_base64_data_urls(string field, byte[] expected) =>
+        Assert.Equal(expected, ImageSource.Decode(field, "image"));
+
+    [Theory]
+    [InlineData(null, "required")]
+    [InlineData("http://example.test/a.png", "not enabled")]
+    [InlineData("data:image/png,abc", "base64")]
+    [InlineData("not base64!", "base64")]
+    public void Image_fields_are_refused_with_the_reason(string? field, string reason)
+    {
+        var error = Assert.Throws<RequestValidationException>(() => ImageSource.Decode(field, "image"));
+        Assert.Contains(reason, error.Message, StringComparison.Ordinal);
+    }
+}
