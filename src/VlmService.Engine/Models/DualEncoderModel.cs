@@ -88,6 +88,10 @@ public sealed class DualEncoderModel : ILoadedModel
         try
         {
             vision = InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), settings);
+            if (vision.ProviderFallbackReason is { } reason)
+            {
+                EngineLog.CudaFallback(logger, id, reason);
+            }
             string fullModel = Path.Combine(folder, "onnx", "model.onnx");
             LogitCalibration calibration;
             if (File.Exists(fullModel))

@@ -78,3 +78,41 @@ public sealed class InferenceSessionTests(ModelFolders models)
         Assert.Throws<OrtException>(() => InferenceSession.Open(path, Cpu with { Provider = ExecutionProviderKind.Cuda }));
     }
 }
+
+public sealed class TensorTypeTests
+{
+    [Fact]
+    public void Float16_bool_int64_and_float32_tensors_round_trip_through_a_session()
+    {
+        var graph = new VlmService.ModelKit.Onnx.GraphBuilder("types");
+        string half = graph.Input("half", VlmService.ModelKit.Onnx.DataType.Float16, 3);
+        string flags = graph.Input("flags", VlmService.ModelKit.Onnx.DataType.Bool, 3);
+        string counts = graph.Input("counts", VlmService.ModelKit.Onnx.DataType.Int64, 3);
+        graph.Output(graph.Node("Add", [half, half]), "half_doubled", VlmService.ModelKit.Onnx.DataType.Float16, 3);
+        graph.Output(graph.Node("Cast", [flags], ("to", 1L)), "flags_as_float", VlmService.ModelKit.Onnx.DataType.Float, 3);
+        graph.Output(graph.Node("Not", [flags]), "flags_negated", VlmService.ModelKit.Onnx.DataType.Bool, 3);
+        graph.Output(graph.Node("Mul", [counts, counts]), "counts_squared", VlmService.ModelKit.Onnx.DataType.Int64, 3);
+        string path = Path.Combine(Path.GetTempPath(), $"vlm-types-{Guid.NewGuid():N}.onnx");
+        File.WriteAllBytes(path, graph.Serialize());
+        try
+        {
+            using var session = InferenceSession.Open(path, new SessionSettings { Provider = ExecutionProviderKind.Cpu, IntraOpThreads = 1 });
+            Assert.Equal(TensorElementType.Float16, session.Input("half").ElementType);
+            Assert.Equal(TensorElementType.Bool, session.Input("flags").ElementType);
+            var outputs = session.Run(
+            [
+                new("half", new Tensor<Half>([(Half)0.5f, (Half)(-1.25f), (Half)1000f], 3)),
+                new("flags", new Tensor<bool>([true, false, true], 3)),
+                new("counts", new Tensor<long>([3, -4, 5_000_000_000], 3)),
+            ], ["half_doubled", "flags_as_float", "flags_negated", "counts_squared"]);
+            Assert.Equal([(Half)1f, (Half)(-2.5f), (Half)2000f], ((Tensor<Half>)outputs["half_doubled"]).Data);
+            Assert.Equal([1f, 0f, 1f], ((Tensor<float>)outputs["flags_as_float"]).Data);
+            Assert.Equal([false, true, false], ((Tensor<bool>)outputs["flags_negated"]).Data);
+            Assert.Equal([9L, 16L, unchecked(5_000_000_000L * 5_000_000_000L)], ((Tensor<long>)outputs["counts_squared"]).Data);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
