@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using VlmService.Engine.Batching;
 using VlmService.Engine.Diagnostics;
@@ -19,7 +20,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<BatchingOptions>, EngineOptionsValidator>();
         services.AddSingleton<IValidateOptions<ImageOptions>, EngineOptionsValidator>();
         services.AddMetrics();
-        services.AddSingleton(TimeProvider.System);
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<EngineMetrics>();
         services.AddSingleton<ModelRegistry>();
         services.AddHostedService<ModelLoader>();

@@ -15,7 +15,6 @@ internal static unsafe partial class Vips
     public const int FormatUChar = 0;
     public const int FormatUShort = 2;
     // VipsInterpretation
-    public const int InterpretationBw = 1;
     public const int InterpretationCmyk = 15;
     public const int InterpretationLabs = 21;
     public const int InterpretationSrgb = 22;

@@ -34,17 +34,6 @@ internal static unsafe class OrtApi
         return Marshal.PtrToStringUTF8(getVersion()) ?? "?";
     }
 
-    public static string Version
-    {
-        get
-        {
-            _ = Table.Value;
-            nint library = NativeLibraryLocator.Load("libonnxruntime.so.1");
-            var getApiBase = (delegate* unmanaged<nint>)NativeLibrary.GetExport(library, "OrtGetApiBase");
-            return VersionString(getApiBase());
-        }
-    }
-
     private static nint Fn(int index) => Marshal.ReadIntPtr(Table.Value, index * nint.Size);
 
     // Status

@@ -10,7 +10,4 @@ public sealed class OrtException : Exception
     public OrtException(string message, Exception inner) : base(message, inner) { }
 
     public int ErrorCode { get; }
-
-    /// <summary>ORT reports a run stopped through <c>RunOptionsSetTerminate</c> with this message.</summary>
-    public bool IsTermination => Message.Contains("terminate", StringComparison.OrdinalIgnoreCase);
 }

@@ -12,7 +12,7 @@ public sealed record ModelKitRequest(string Family, string Preset, int Seed, str
 /// <summary>Writes a complete model folder in the Hugging Face / transformers.js ONNX layout.</summary>
 public static class ModelFolderWriter
 {
-    public static readonly IReadOnlyList<string> Families = ["clip", "siglip"];
+    public static IReadOnlyList<string> Families => [.. Layouts.Keys];
 
     public static readonly IReadOnlyList<string> Presets = ["tiny", "base"];
 
@@ -35,31 +35,32 @@ public static class ModelFolderWriter
         Directory.CreateDirectory(Path.Combine(root, "onnx"));
         WriteTokenizer(request, root);
         int vocabSize = VlmService.Text.Tokenizer.FromFolder(root).VocabularySize;
+        FamilyLayout family = Layouts[request.Family];
+        DualEncoderSpec spec = family.Spec(request.Preset, vocabSize);
         var weights = new WeightSource(request.Seed);
-        switch (request.Family)
-        {
-            case "clip":
-                {
-                    var spec = DualEncoderSpec.Clip(request.Preset, vocabSize);
-                    WriteJson(root, "config.json", DualEncoderConfigs.Clip(spec));
-                    WriteJson(root, "preprocessor_config.json", DualEncoderConfigs.ClipPreprocessor(spec));
-                    WriteGraph(root, "text_model.onnx", ClipGraphs.TextModel(spec, weights));
-                    WriteGraph(root, "vision_model.onnx", ClipGraphs.VisionModel(spec, weights));
-                    WriteGraph(root, "model.onnx", ClipGraphs.FullModel(spec, weights));
-                    break;
-                }
-            case "siglip":
-                {
-                    var spec = DualEncoderSpec.Siglip(request.Preset, vocabSize);
-                    WriteJson(root, "config.json", DualEncoderConfigs.Siglip(spec));
-                    WriteJson(root, "preprocessor_config.json", DualEncoderConfigs.SiglipPreprocessor(spec));
-                    WriteGraph(root, "text_model.onnx", SiglipGraphs.TextModel(spec, weights));
-                    WriteGraph(root, "vision_model.onnx", SiglipGraphs.VisionModel(spec, weights));
-                    WriteGraph(root, "model.onnx", SiglipGraphs.FullModel(spec, weights));
-                    break;
-                }
-        }
+        WriteJson(root, "config.json", family.Config(spec));
+        WriteJson(root, "preprocessor_config.json", family.Preprocessor(spec));
+        WriteGraph(root, "text_model.onnx", family.TextModel(spec, weights));
+        WriteGraph(root, "vision_model.onnx", family.VisionModel(spec, weights));
+        WriteGraph(root, "model.onnx", family.FullModel(spec, weights));
     }
+
+    /// <summary>What differs between the dual-encoder families: sizes, configs and graphs.</summary>
+    private sealed record FamilyLayout(
+        Func<string, int, DualEncoderSpec> Spec,
+        Func<DualEncoderSpec, JsonObject> Config,
+        Func<DualEncoderSpec, JsonObject> Preprocessor,
+        Func<DualEncoderSpec, WeightSource, GraphBuilder> TextModel,
+        Func<DualEncoderSpec, WeightSource, GraphBuilder> VisionModel,
+        Func<DualEncoderSpec, WeightSource, GraphBuilder> FullModel);
+
+    private static readonly Dictionary<string, FamilyLayout> Layouts = new(StringComparer.Ordinal)
+    {
+        ["clip"] = new(DualEncoderSpec.Clip, DualEncoderConfigs.Clip, DualEncoderConfigs.ClipPreprocessor,
+            ClipGraphs.TextModel, ClipGraphs.VisionModel, ClipGraphs.FullModel),
+        ["siglip"] = new(DualEncoderSpec.Siglip, DualEncoderConfigs.Siglip, DualEncoderConfigs.SiglipPreprocessor,
+            SiglipGraphs.TextModel, SiglipGraphs.VisionModel, SiglipGraphs.FullModel),
+    };
 
     private static void WriteTokenizer(ModelKitRequest request, string root)
     {

@@ -20,12 +20,8 @@ public static class ClassifyApi
                              "Each label becomes a prompt through 'template' (first {} replaced; default 'a photo of a {}.'). " +
                              "Multipart: 'image' file, 'labels' (repeated or comma-separated), 'template', 'top_k', 'model', 'mode'.")
             .Accepts<ClassifyRequest>("application/json", "multipart/form-data")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType,
+                StatusCodes.Status422UnprocessableEntity, StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

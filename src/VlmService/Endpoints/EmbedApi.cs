@@ -18,11 +18,7 @@ public static class EmbedApi
             .WithDescription("JSON: {\"inputs\": [{\"image\": base64 or data: URL} | {\"text\": \"...\"}], \"model\"?, \"normalize\"?: true}. " +
                              "Multipart: repeated 'image' file parts and 'text' fields, optional 'model' and 'normalize'. Inputs keep their order.")
             .Accepts<EmbedRequest>("application/json", "multipart/form-data")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
-            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
-            .ProducesProblem(StatusCodes.Status404NotFound)
-            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound, StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType, StatusCodes.Status503ServiceUnavailable);
         return app;
     }
 

@@ -17,8 +17,7 @@ public static class TokenizeApi
             .WithTags("Text")
             .WithSummary("Token ids and tokens of a text, with the special tokens the model's tokenizer adds by default")
             .Accepts<TokenizeRequest>("application/json", "multipart/form-data")
-            .ProducesProblem(StatusCodes.Status400BadRequest)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblems(StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound);
         return app;
     }
 

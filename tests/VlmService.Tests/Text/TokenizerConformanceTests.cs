@@ -72,3 +72,24 @@ public sealed class VocabAndMergesTokenizerTests
         }
     }
 }
+
+public sealed class TokenizerDecodeTests
+{
+    [Theory]
+    [InlineData("gpt2", "Hello, world! Café 東京 😀 x² don't")]
+    [InlineData("SmolVLM-256M-Instruct", "  spaces\tand\nnewlines — 123")]
+    public void Byte_level_decoding_restores_the_text(string name, string text)
+    {
+        Tokenizer tokenizer = Tokenizer.FromFolder(TestPaths.Reference(name));
+        Assert.Equal(text, tokenizer.Decode(tokenizer.Encode(text, addSpecialTokens: false).Ids));
+    }
+
+    [Fact]
+    public void Special_tokens_can_be_skipped_when_decoding()
+    {
+        Tokenizer tokenizer = Tokenizer.FromFolder(TestPaths.Reference("SmolVLM-256M-Instruct"));
+        IReadOnlyList<int> ids = tokenizer.Encode("<|im_start|>User: hi<end_of_utterance>").Ids;
+        Assert.Equal("User: hi", tokenizer.Decode(ids, skipSpecialTokens: true));
+        Assert.True(tokenizer.IsSpecial("<end_of_utterance>"));
+    }
+}
