@@ -12,12 +12,12 @@ public sealed record ModelKitRequest(string Family, string Preset, int Seed, str
 /// <summary>Writes a complete model folder in the Hugging Face / transformers.js ONNX layout.</summary>
 public static class ModelFolderWriter
 {
-    public static IReadOnlyList<string> Families => [.. Layouts.Keys];
+    public static IReadOnlyList<string> Families => [.. Layouts.Keys, .. GenerativeFolderWriter.Families];
 
     public static readonly IReadOnlyList<string> Presets = ["tiny", "base"];
 
     private static readonly string[] TokenizerFiles =
-        ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json"];
+        ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.json", "merges.txt", "added_tokens.json", "chat_template.json"];
 
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
@@ -35,6 +35,11 @@ public static class ModelFolderWriter
         Directory.CreateDirectory(Path.Combine(root, "onnx"));
         WriteTokenizer(request, root);
         int vocabSize = VlmService.Text.Tokenizer.FromFolder(root).VocabularySize;
+        if (GenerativeFolderWriter.Families.Contains(request.Family))
+        {
+            GenerativeFolderWriter.Write(request, root, vocabSize);
+            return;
+        }
         FamilyLayout family = Layouts[request.Family];
         DualEncoderSpec spec = family.Spec(request.Preset, vocabSize);
         var weights = new WeightSource(request.Seed);
@@ -72,7 +77,10 @@ public static class ModelFolderWriter
                 string from = Path.Combine(source, file);
                 if (File.Exists(from))
                 {
-                    File.Copy(from, Path.Combine(root, file), overwrite: true);
+                    string to = Path.Combine(root, file);
+                    File.Copy(from, to, overwrite: true);
+                    // Reference folders may be read-only; the model folder is ours to rewrite or delete.
+                    File.SetAttributes(to, FileAttributes.Normal);
                     copied = true;
                 }
             }
@@ -82,14 +90,19 @@ public static class ModelFolderWriter
             }
             return;
         }
-        (JsonObject tokenizer, JsonObject config) = request.Family == "clip" ? GeneratedTokenizers.Clip() : GeneratedTokenizers.Siglip();
+        (JsonObject tokenizer, JsonObject config) = request.Family switch
+        {
+            "clip" => GeneratedTokenizers.Clip(),
+            "siglip" => GeneratedTokenizers.Siglip(),
+            _ => GeneratedTokenizers.Chat(),
+        };
         WriteJson(root, "tokenizer.json", tokenizer);
         WriteJson(root, "tokenizer_config.json", config);
     }
 
-    private static void WriteJson(string root, string name, JsonNode node) =>
+    internal static void WriteJson(string root, string name, JsonNode node) =>
         File.WriteAllText(Path.Combine(root, name), node.ToJsonString(Indented));
 
-    private static void WriteGraph(string root, string name, GraphBuilder graph) =>
+    internal static void WriteGraph(string root, string name, GraphBuilder graph) =>
         File.WriteAllBytes(Path.Combine(root, "onnx", name), graph.Serialize());
 }

@@ -31,7 +31,7 @@ internal static class GeneratedTokenizers
             vocab[c + "</w>"] = next++;
         }
         var merges = new JsonArray();
-        foreach ((string left, string right) in LearnMerges(Words.Select(w => ByteLevelAlphabet.Encode(w)), mergeCount))
+        foreach ((string left, string right) in LearnMerges(Words.Select(w => ByteLevelAlphabet.Encode(w)), mergeCount, "</w>"))
         {
             merges.Add($"{left} {right}");
             string merged = left + right;
@@ -166,6 +166,83 @@ internal static class GeneratedTokenizers
         return (tokenizer, config);
     }
 
+    /// <summary>SmolVLM's chat template, as shipped in its tokenizer_config.json.</summary>
+    public const string SmolVlmChatTemplate =
+        "<|im_start|>{% for message in messages %}{{message['role'] | capitalize}}{% if message['content'][0]['type'] == 'image' %}{{':'}}{% else %}{{': '}}{% endif %}" +
+        "{% for line in message['content'] %}{% if line['type'] == 'text' %}{{line['text']}}{% elif line['type'] == 'image' %}{{ '<image>' }}{% endif %}{% endfor %}" +
+        "<end_of_utterance>\n{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
+
+    /// <summary>
+    /// A SmolLM2-style byte-level BPE with the image and chat special tokens SmolVLM's processor and template use.
+    /// </summary>
+    public static (JsonObject Tokenizer, JsonObject Config) Chat(int mergeCount = 400)
+    {
+        var vocab = new JsonObject();
+        int next = 0;
+        foreach (char c in ByteLevelAlphabet.All)
+        {
+            vocab[c.ToString()] = next++;
+        }
+        var merges = new JsonArray();
+        var pieces = Words.SelectMany(w => new[] { ByteLevelAlphabet.Encode(w), ByteLevelAlphabet.Encode(" " + w) });
+        foreach ((string left, string right) in LearnMerges(pieces, mergeCount, string.Empty))
+        {
+            merges.Add($"{left} {right}");
+            string merged = left + right;
+            if (!vocab.ContainsKey(merged))
+            {
+                vocab[merged] = next++;
+            }
+        }
+        string[] specials =
+        [
+            "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<end_of_utterance>", "<image>", "<fake_token_around_image>", "<global-img>",
+            .. Enumerable.Range(1, 6).SelectMany(r => Enumerable.Range(1, 6).Select(c => $"<row_{r}_col_{c}>")),
+        ];
+        var added = new JsonArray();
+        foreach (string special in specials)
+        {
+            vocab[special] = next;
+            added.Add(AddedToken(next++, special, normalized: false));
+        }
+        var tokenizer = new JsonObject
+        {
+            ["version"] = "1.0",
+            ["added_tokens"] = added,
+            ["normalizer"] = null,
+            ["pre_tokenizer"] = new JsonObject
+            {
+                ["type"] = "Sequence",
+                ["pretokenizers"] = new JsonArray(
+                    new JsonObject { ["type"] = "Digits", ["individual_digits"] = true },
+                    new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true }),
+            },
+            ["post_processor"] = null,
+            ["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE",
+                ["unk_token"] = null,
+                ["fuse_unk"] = false,
+                ["byte_fallback"] = false,
+                ["vocab"] = vocab,
+                ["merges"] = merges,
+            },
+        };
+        var config = new JsonObject
+        {
+            ["tokenizer_class"] = "GPT2Tokenizer",
+            ["model_max_length"] = 8192,
+            ["bos_token"] = "<|im_start|>",
+            ["eos_token"] = "<end_of_utterance>",
+            ["pad_token"] = "<|im_end|>",
+            ["unk_token"] = "<|endoftext|>",
+            ["additional_special_tokens"] = new JsonArray("<fake_token_around_image>", "<image>", "<end_of_utterance>"),
+            ["chat_template"] = SmolVlmChatTemplate,
+        };
+        return (tokenizer, config);
+    }
+
     private static JsonObject AddedToken(int id, string content, bool normalized, bool strip = false) => new()
     {
         ["id"] = id,
@@ -177,13 +254,13 @@ internal static class GeneratedTokenizers
         ["special"] = true,
     };
 
-    /// <summary>Plain BPE training: merge the most frequent adjacent pair (ties by first appearance), words end in &lt;/w&gt;.</summary>
-    private static List<(string, string)> LearnMerges(IEnumerable<string> words, int count)
+    /// <summary>Plain BPE training: merge the most frequent adjacent pair (ties by first appearance).</summary>
+    private static List<(string, string)> LearnMerges(IEnumerable<string> words, int count, string endOfWord)
     {
         var corpus = words.Select(w =>
         {
             var symbols = w.Select(c => c.ToString()).ToList();
-            symbols[^1] += "</w>";
+            symbols[^1] += endOfWord;
             return symbols;
         }).ToList();
         var merges = new List<(string, string)>();
