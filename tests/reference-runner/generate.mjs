@@ -2,13 +2,13 @@
 // request: { folder, family: "smolvlm"|"llava", cases: [{ image, question, max_new_tokens, do_image_splitting? }] }
 // For each case: the prompt ids, the new token ids (greedy) and their text, as transformers.js produces them.
 import fs from 'node:fs';
-import { AutoProcessor, AutoModelForVision2Seq, RawImage } from '@huggingface/transformers';
+import { AutoProcessor, AutoModelForImageTextToText, RawImage } from '@huggingface/transformers';
 import { locate } from './common.mjs';
 
 const request = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const id = locate(request.folder);
 const processor = await AutoProcessor.from_pretrained(id);
-const model = await AutoModelForVision2Seq.from_pretrained(id, { dtype: 'fp32' });
+const model = await AutoModelForImageTextToText.from_pretrained(id, { dtype: 'fp32' });
 
 const results = [];
 for (const c of request.cases) {
