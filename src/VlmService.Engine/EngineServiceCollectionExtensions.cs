@@ -27,6 +27,9 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<ImageDecoding>();
         services.AddSingleton<EmbeddingService>();
         services.AddSingleton<ZeroShotClassifier>();
+        services.AddOptions<Generation.GenerationOptions>().BindConfiguration(Generation.GenerationOptions.Section).ValidateOnStart();
+        services.AddSingleton<Generation.OrtTensorResizer>();
+        services.AddSingleton<Generation.GenerationService>();
         return services;
     }
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace VlmService.Imaging;
 
 /// <summary>
@@ -27,32 +25,11 @@ public sealed class DualEncoderImageProcessor(ImageProcessorConfig config)
         {
             image = Resampler.CenterCrop(image, Config.CropWidth, Config.CropHeight);
         }
-        int plane = image.Width * image.Height;
-        if (destination.Length != plane * 3)
+        if (destination.Length != image.Width * image.Height * 3)
         {
             throw new ArgumentException($"Processed image is {image.Width}×{image.Height}, the destination holds {destination.Length} values.", nameof(destination));
         }
-        byte[] pixels = image.Pixels;
-        for (int c = 0; c < 3; c++)
-        {
-            double mean = Config.Mean[c];
-            double std = Config.Std[c];
-            Span<float> channel = destination.Slice(c * plane, plane);
-            for (int p = 0; p < plane; p++)
-            {
-                // Two float32 roundings, as the reference stores the rescaled value before normalizing.
-                float value = pixels[(p * 3) + c];
-                if (Config.DoRescale)
-                {
-                    value = (float)(Config.RescaleFactor * value);
-                }
-                if (Config.DoNormalize)
-                {
-                    value = (float)((value - mean) / std);
-                }
-                channel[p] = value;
-            }
-        }
+        ResizeRules.RescaleNormalize(image, Config, destination);
     }
 
     public float[] Process(RgbImage image)
@@ -63,27 +40,7 @@ public sealed class DualEncoderImageProcessor(ImageProcessorConfig config)
         return result;
     }
 
-    /// <summary>Resize target (width, height) by the reference's rules, including its 2-decimal rounding.</summary>
-    public (int Width, int Height) ResizeTarget(int sourceWidth, int sourceHeight)
-    {
-        if (Config.ShortestEdge is not null || Config.LongestEdge is not null)
-        {
-            double shortFactor = Config.ShortestEdge is int s ? Math.Max((double)s / sourceWidth, (double)s / sourceHeight) : 1;
-            double newWidth = sourceWidth * shortFactor;
-            double newHeight = sourceHeight * shortFactor;
-            double longFactor = Config.LongestEdge is int l ? Math.Min(l / newWidth, l / newHeight) : 1;
-            return ((int)Math.Floor(ToFixed2(newWidth * longFactor)), (int)Math.Floor(ToFixed2(newHeight * longFactor)));
-        }
-        if (Config.Width is int w && Config.Height is int h)
-        {
-            return (w, h);
-        }
-        throw new InvalidOperationException("preprocessor_config.json has no usable 'size'.");
-    }
-
-    /// <summary>JavaScript's <c>Number(x.toFixed(2))</c>.</summary>
-    private static double ToFixed2(double value) =>
-        double.Parse(((decimal)value).ToString("F2", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    public (int Width, int Height) ResizeTarget(int sourceWidth, int sourceHeight) => ResizeRules.Target(Config, sourceWidth, sourceHeight);
 
     public static Interpolation InterpolationFor(int resample) => resample switch
     {

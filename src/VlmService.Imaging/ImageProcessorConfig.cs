@@ -34,6 +34,12 @@ public sealed record ImageProcessorConfig
 
     public double[] Std { get; init; } = [0.5, 0.5, 0.5];
 
+    /// <summary>Idefics3: tile size (<c>max_image_size.longest_edge</c>), 0 when not given.</summary>
+    public int MaxImageSize { get; init; }
+
+    /// <summary>Idefics3: split large images into tiles plus a global view.</summary>
+    public bool DoImageSplitting { get; init; }
+
     public static ImageProcessorConfig FromFile(string path) => FromJson(JsonNode.Parse(File.ReadAllText(path))!);
 
     public static ImageProcessorConfig FromJson(JsonNode config)
@@ -57,6 +63,8 @@ public sealed record ImageProcessorConfig
             DoNormalize = config["do_normalize"]?.GetValue<bool>() ?? true,
             Mean = Triple(config["image_mean"], 0.5),
             Std = Triple(config["image_std"], 0.5),
+            MaxImageSize = config["max_image_size"]?["longest_edge"]?.GetValue<int>() ?? 0,
+            DoImageSplitting = config["do_image_splitting"]?.GetValue<bool>() ?? true,
         };
     }
 

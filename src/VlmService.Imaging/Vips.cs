@@ -102,6 +102,24 @@ internal static unsafe partial class Vips
     [LibraryImport(Library, EntryPoint = "vips_image_write_to_memory")]
     public static partial nint WriteToMemory(nint image, nuint* size);
 
+    [LibraryImport(Library, EntryPoint = "vips_operation_new", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial nint OperationNew(string name);
+
+    [LibraryImport(Library, EntryPoint = "g_object_set", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial void ObjectSetPointer(nint gobject, string name, nint value, nint terminator);
+
+    [LibraryImport(Library, EntryPoint = "g_object_get", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial void ObjectGetPointer(nint gobject, string name, nint* value, nint terminator);
+
+    [LibraryImport(Library, EntryPoint = "vips_object_set_from_string", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int ObjectSetFromString(nint vipsObject, string options);
+
+    [LibraryImport(Library, EntryPoint = "vips_cache_operation_build")]
+    public static partial nint CacheOperationBuild(nint operation);
+
+    [LibraryImport(Library, EntryPoint = "vips_object_unref_outputs")]
+    public static partial void ObjectUnrefOutputs(nint vipsObject);
+
     [LibraryImport(Library, EntryPoint = "g_object_unref")]
     public static partial void Unref(nint gobject);
 

@@ -69,7 +69,36 @@ public sealed unsafe class InferenceSession : IDisposable
         return new InferenceSession(Create(path, settings, useCuda: false), path, ExecutionProviders.Cpu, fallbackReason);
     }
 
-    private static nint Create(string path, SessionSettings settings, bool useCuda)
+    /// <summary>A session over a model held in memory (small helper graphs built at run time); CPU only.</summary>
+    public static InferenceSession FromBytes(byte[] model, string name, SessionSettings settings)
+    {
+        var cpu = settings with { Provider = ExecutionProviderKind.Cpu };
+        return new InferenceSession(Create(model, cpu, useCuda: false), name, ExecutionProviders.Cpu, null);
+    }
+
+    private static nint Create(string path, SessionSettings settings, bool useCuda) => Create(path, settings, useCuda, static (options, source) =>
+    {
+        nint session;
+        byte[] pathBytes = Encoding.UTF8.GetBytes((string)source + "\0");
+        fixed (byte* p = pathBytes)
+        {
+            OrtApi.Check(OrtApi.CreateSession(OrtEnvironment.Handle, p, options, &session));
+        }
+        return session;
+    });
+
+    private static nint Create(byte[] model, SessionSettings settings, bool useCuda) => Create(model, settings, useCuda, static (options, source) =>
+    {
+        nint session;
+        byte[] bytes = (byte[])source;
+        fixed (byte* p = bytes)
+        {
+            OrtApi.Check(OrtApi.CreateSessionFromArray(OrtEnvironment.Handle, p, (nuint)bytes.Length, options, &session));
+        }
+        return session;
+    });
+
+    private static nint Create(object source, SessionSettings settings, bool useCuda, Func<nint, object, nint> open)
     {
         nint options;
         OrtApi.Check(OrtApi.CreateSessionOptions(&options));
@@ -84,13 +113,7 @@ public sealed unsafe class InferenceSession : IDisposable
             {
                 ExecutionProviders.AppendCuda(options, settings.CudaDeviceId);
             }
-            nint session;
-            byte[] pathBytes = Encoding.UTF8.GetBytes(path + "\0");
-            fixed (byte* p = pathBytes)
-            {
-                OrtApi.Check(OrtApi.CreateSession(OrtEnvironment.Handle, p, options, &session));
-            }
-            return session;
+            return open(options, source);
         }
         finally
         {

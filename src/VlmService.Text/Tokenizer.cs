@@ -19,6 +19,7 @@ public sealed class Tokenizer
     private readonly AddedTokenSplitter _rawSplitter;
     private readonly AddedTokenSplitter _normalizedSplitter;
     private readonly bool _removeSpace;
+    private readonly bool _cleanUpTokenizationSpaces;
 
     internal Tokenizer(JsonNode tokenizer, JsonNode? config)
     {
@@ -69,6 +70,7 @@ public sealed class Tokenizer
 
         ModelMaxLength = ReadMaxLength(config);
         _removeSpace = config?["remove_space"]?.GetValue<bool>() ?? false;
+        _cleanUpTokenizationSpaces = config?["clean_up_tokenization_spaces"]?.GetValue<bool>() ?? true;
         PaddingRight = (config?["padding_side"]?.GetValue<string>() ?? "right") == "right";
         PadTokenId = TokenString(config?["pad_token"]) is { } pad ? TokenToId(pad) : null;
         foreach (JsonNode? extra in config?["additional_special_tokens"]?.AsArray() ?? [])
@@ -168,8 +170,15 @@ public sealed class Tokenizer
                 text = JsText.Trim(text);
             }
         }
-        return text;
+        return _cleanUpTokenizationSpaces ? CleanUpTokenizationSpaces(text) : text;
     }
+
+    /// <summary>Removes the spaces a word-level tokenizer leaves before punctuation and contractions.</summary>
+    private static string CleanUpTokenizationSpaces(string text) => text
+        .Replace(" .", ".", StringComparison.Ordinal).Replace(" ?", "?", StringComparison.Ordinal).Replace(" !", "!", StringComparison.Ordinal)
+        .Replace(" ,", ",", StringComparison.Ordinal).Replace(" ' ", "'", StringComparison.Ordinal).Replace(" n't", "n't", StringComparison.Ordinal)
+        .Replace(" 'm", "'m", StringComparison.Ordinal).Replace(" 's", "'s", StringComparison.Ordinal).Replace(" 've", "'ve", StringComparison.Ordinal)
+        .Replace(" 're", "'re", StringComparison.Ordinal);
 
     private List<string> EncodeText(string text)
     {

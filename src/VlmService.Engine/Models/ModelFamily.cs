@@ -6,6 +6,9 @@ public static class Capabilities
     public const string Embed = "embed";
     public const string ZeroShot = "classify:zero-shot";
     public const string Tokenize = "tokenize";
+    public const string Caption = "caption";
+    public const string Vqa = "vqa";
+    public const string Describe = "classify:describe";
 }
 
 /// <summary>Model types (config.json <c>model_type</c>) the service serves.</summary>

@@ -15,6 +15,7 @@ namespace VlmService.Engine.Models;
 /// </summary>
 internal sealed class ModelLoader(
     ModelRegistry registry,
+    Generation.OrtTensorResizer resizer,
     IOptions<ModelsOptions> models,
     IOptions<BatchingOptions> batching,
     TimeProvider time,
@@ -65,21 +66,30 @@ internal sealed class ModelLoader(
             }
             string modelType = JsonNode.Parse(File.ReadAllText(configPath))?["model_type"]?.GetValue<string>()
                 ?? throw new InvalidDataException("config.json has no model_type.");
-            if (!ModelFamilies.IsDualEncoder(modelType))
-            {
-                throw new NotSupportedException($"model_type '{modelType}' is not served (supported: clip, siglip).");
-            }
             var settings = new SessionSettings
             {
                 Provider = models.Value.Provider,
                 CudaDeviceId = models.Value.CudaDeviceId,
                 IntraOpThreads = models.Value.IntraOpThreads,
             };
-            DualEncoderModel model = DualEncoderModel.Load(id, modelType, folder, isDemo, settings, batching.Value, time, metrics, _logger);
-            Warm(model);
+            ILoadedModel model;
+            if (ModelFamilies.IsDualEncoder(modelType))
+            {
+                var dual = DualEncoderModel.Load(id, modelType, folder, isDemo, settings, batching.Value, time, metrics, _logger);
+                Warm(dual);
+                model = dual;
+            }
+            else if (Generation.GenerativeFamilies.IsGenerative(modelType))
+            {
+                model = Generation.GenerativeModel.Load(id, Generation.GenerativeFamilies.Normalize(modelType), folder, isDemo, settings, resizer);
+            }
+            else
+            {
+                throw new NotSupportedException($"model_type '{modelType}' is not served (supported: clip, siglip, idefics3/smolvlm, llava).");
+            }
             registry.Add(model);
             double elapsedMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            EngineLog.ModelLoaded(_logger, id, modelType, folder, model.Provider, elapsedMs);
+            EngineLog.ModelLoaded(_logger, id, model.Family, folder, model.Provider, elapsedMs);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

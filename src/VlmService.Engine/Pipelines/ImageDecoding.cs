@@ -16,18 +16,22 @@ public sealed class ImageDecoding(IOptions<ImageOptions> options) : IDisposable
     /// <summary>Header checks only (format, size limits): cheap, so every image of a request is checked before any is decoded.</summary>
     public ImageHeader Probe(byte[] data) => ImageDecoder.Probe(data, _limits);
 
-    public async Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, CancellationToken cancellationToken)
+    /// <summary>Decodes to RGB and runs <paramref name="process"/> on it, within the decode slots.</summary>
+    public async Task<T> DecodeAsync<T>(byte[] data, Func<RgbImage, T> process, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await Task.Run(() => processor.Process(ImageDecoder.Decode(data, _limits)), cancellationToken).ConfigureAwait(false);
+            return await Task.Run(() => process(ImageDecoder.Decode(data, _limits)), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _slots.Release();
         }
     }
+
+    public Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, CancellationToken cancellationToken) =>
+        DecodeAsync(data, processor.Process, cancellationToken);
 
     public void Dispose() => _slots.Dispose();
 }

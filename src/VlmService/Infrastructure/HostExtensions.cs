@@ -58,6 +58,7 @@ public static class HostExtensions
         api.MapEmbedApi();
         api.MapClassifyApi();
         api.MapTokenizeApi();
+        api.MapGenerateApi();
         return app;
     }
 }

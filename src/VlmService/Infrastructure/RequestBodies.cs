@@ -64,6 +64,13 @@ public static class RequestBodies
         string s => throw new RequestValidationException($"'{name}' must be true or false, not '{s}'."),
     };
 
+    public static double? DoubleField(IFormCollection form, string name) => Field(form, name) switch
+    {
+        null => null,
+        string s when double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) => d,
+        string s => throw new RequestValidationException($"'{name}' must be a number, not '{s}'."),
+    };
+
     public static int? IntField(IFormCollection form, string name) => Field(form, name) switch
     {
         null => null,

@@ -1,0 +1,118 @@
+using VlmService.Onnx;
+
+namespace VlmService.Engine.Generation;
+
+/// <summary>
+/// The three sessions of an image-text-to-text export and the decoder's cache geometry, read from the
+/// decoder's declared inputs (past_key_values.{i}.key: [batch, kvHeads, past, headDim]).
+/// </summary>
+internal sealed class DecoderSessions : IDisposable
+{
+    private readonly string[] _pastNames;
+    private readonly string[] _outputNames;
+
+    private DecoderSessions(InferenceSession embed, InferenceSession vision, InferenceSession decoder)
+    {
+        Embed = embed;
+        Vision = vision;
+        Decoder = decoder;
+        Layers = decoder.Inputs.Count(i => i.Name.StartsWith("past_key_values.", StringComparison.Ordinal) && i.Name.EndsWith(".key", StringComparison.Ordinal));
+        TensorInfo key = decoder.Input("past_key_values.0.key");
+        KeyValueHeads = (int)key.Dimensions[1];
+        HeadDim = (int)key.Dimensions[3];
+        HasPositionIds = decoder.HasInput("position_ids");
+        _pastNames = Enumerable.Range(0, Layers).SelectMany(i => new[] { $"past_key_values.{i}.key", $"past_key_values.{i}.value" }).ToArray();
+        _outputNames = ["logits", .. Enumerable.Range(0, Layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" })];
+        VisionTakesMask = vision.HasInput("pixel_attention_mask");
+    }
+
+    public InferenceSession Embed { get; }
+
+    public InferenceSession Vision { get; }
+
+    public InferenceSession Decoder { get; }
+
+    public int Layers { get; }
+
+    public int KeyValueHeads { get; }
+
+    public int HeadDim { get; }
+
+    public bool HasPositionIds { get; }
+
+    public bool VisionTakesMask { get; }
+
+    public string Provider => Decoder.Provider;
+
+    public static DecoderSessions Open(string folder, SessionSettings settings)
+    {
+        string onnx = Path.Combine(folder, "onnx");
+        var opened = new List<InferenceSession>();
+        try
+        {
+            foreach (string name in new[] { "embed_tokens.onnx", "vision_encoder.onnx", "decoder_model_merged.onnx" })
+            {
+                opened.Add(InferenceSession.Open(Path.Combine(onnx, name), settings));
+            }
+            return new DecoderSessions(opened[0], opened[1], opened[2]);
+        }
+        catch
+        {
+            opened.ForEach(s => s.Dispose());
+            throw;
+        }
+    }
+
+    /// <summary>inputs_embeds [batch, length, hidden] for token ids [batch, length].</summary>
+    public Tensor<float> EmbedTokens(long[] ids, int batch, int length, CancellationToken cancellationToken) =>
+        (Tensor<float>)Embed.Run([new("input_ids", new Tensor<long>(ids, batch, length))], ["inputs_embeds"], cancellationToken)["inputs_embeds"];
+
+    /// <summary>image_features for the prompt's pixels, flattened to [tokens, hidden].</summary>
+    public Tensor<float> EncodeImage(PreparedPrompt prompt, CancellationToken cancellationToken)
+    {
+        var inputs = new List<KeyValuePair<string, ITensor>> { new("pixel_values", prompt.Pixels) };
+        if (VisionTakesMask && prompt.PixelMask is not null)
+        {
+            inputs.Add(new("pixel_attention_mask", prompt.PixelMask));
+        }
+        return (Tensor<float>)Vision.Run(inputs, ["image_features"], cancellationToken)["image_features"];
+    }
+
+    /// <summary>One decoder pass: logits for every input position and the grown cache.</summary>
+    public (Tensor<float> Logits, KvCache Present) Decode(Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, CancellationToken cancellationToken)
+    {
+        int batch = (int)embeds.Shape[0];
+        int length = (int)embeds.Shape[1];
+        int total = past.Length + length;
+        var inputs = new List<KeyValuePair<string, ITensor>>(3 + (2 * Layers))
+        {
+            new("inputs_embeds", embeds),
+            new("attention_mask", new Tensor<long>(attentionMask, batch, total)),
+        };
+        if (HasPositionIds)
+        {
+            inputs.Add(new("position_ids", new Tensor<long>(positionIds, batch, length)));
+        }
+        for (int layer = 0; layer < Layers; layer++)
+        {
+            inputs.Add(new(_pastNames[2 * layer], new Tensor<float>(past.Keys[layer], batch, KeyValueHeads, past.Length, HeadDim)));
+            inputs.Add(new(_pastNames[(2 * layer) + 1], new Tensor<float>(past.Values[layer], batch, KeyValueHeads, past.Length, HeadDim)));
+        }
+        var outputs = Decoder.Run(inputs, _outputNames, cancellationToken);
+        var keys = new float[Layers][];
+        var values = new float[Layers][];
+        for (int layer = 0; layer < Layers; layer++)
+        {
+            keys[layer] = ((Tensor<float>)outputs[_outputNames[1 + (2 * layer)]]).Data;
+            values[layer] = ((Tensor<float>)outputs[_outputNames[2 + (2 * layer)]]).Data;
+        }
+        return ((Tensor<float>)outputs["logits"], new KvCache(keys, values, batch, total));
+    }
+
+    public void Dispose()
+    {
+        Embed.Dispose();
+        Vision.Dispose();
+        Decoder.Dispose();
+    }
+}

@@ -1,0 +1,25 @@
+namespace VlmService.Engine.Generation;
+
+/// <summary>Defaults and limits for /caption, /vqa and describe-then-classify.</summary>
+public sealed record GenerationOptions
+{
+    public const string Section = "Generation";
+
+    /// <summary>The instruction /caption sends when the request has no prompt.</summary>
+    public string DefaultCaptionPrompt { get; set; } = "Describe this image in one sentence.";
+
+    /// <summary>Per-model caption instructions, by model id, overriding <see cref="DefaultCaptionPrompt"/>.</summary>
+    public Dictionary<string, string> CaptionPrompts { get; set; } = [];
+
+    /// <summary>The instruction describe-then-classify uses to get the description.</summary>
+    public string DescribePrompt { get; set; } = "Describe this image in detail.";
+
+    public int DefaultMaxTokens { get; set; } = 64;
+
+    public int MaxTokensLimit { get; set; } = 1024;
+
+    /// <summary>Sequences generating at once; more wait for a slot.</summary>
+    public int MaxConcurrentSequences { get; set; } = 4;
+
+    public string CaptionPromptFor(string modelId) => CaptionPrompts.GetValueOrDefault(modelId) ?? DefaultCaptionPrompt;
+}

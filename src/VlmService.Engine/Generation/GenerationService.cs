@@ -1,0 +1,78 @@
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using VlmService.Engine.Models;
+using VlmService.Engine.Pipelines;
+
+namespace VlmService.Engine.Generation;
+
+/// <summary>What a generation request needs: the model, the image, the user text and how to sample.</summary>
+public sealed record GenerationRequest(string? Model, string Capability, byte[] Image, string Text, SamplingOptions Sampling, bool? DoImageSplitting);
+
+/// <summary>Token counts of a finished generation.</summary>
+public sealed record GenerationUsage(int PromptTokens, int ImageTokens, int CompletionTokens);
+
+/// <summary>
+/// Runs generation requests: decoding and prompt building on the decode slots, then the decode loop on its own
+/// thread (bounded by <see cref="GenerationOptions.MaxConcurrentSequences"/>), streaming text pieces as they form.
+/// A caller that goes away stops its sequence at the next step.
+/// </summary>
+public sealed class GenerationService(ModelRegistry registry, ImageDecoding decoding, IOptions<GenerationOptions> options) : IDisposable
+{
+    private readonly SemaphoreSlim _sequences = new(Math.Max(1, options.Value.MaxConcurrentSequences));
+
+    public GenerativeModel Resolve(string? modelId, string capability) => (GenerativeModel)registry.Resolve(modelId, capability);
+
+    public async IAsyncEnumerable<(GenerationUpdate Update, GenerationUsage? Usage)> GenerateAsync(GenerationRequest request,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        GenerativeModel model = Resolve(request.Model, request.Capability);
+        decoding.Probe(request.Image);
+        PreparedPrompt prompt = await decoding.DecodeAsync(request.Image, rgb => model.Prepare(rgb, request.Text, request.DoImageSplitting), cancellationToken).ConfigureAwait(false);
+        var updates = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        await _sequences.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Task producer = Task.Run(() =>
+        {
+            try
+            {
+                foreach (GenerationUpdate update in SequenceGenerator.Run(model, prompt, request.Sampling, cancellationToken))
+                {
+                    updates.Writer.TryWrite(update);
+                }
+                updates.Writer.TryComplete();
+            }
+            catch (Exception ex)
+            {
+                updates.Writer.TryComplete(ex);
+            }
+            finally
+            {
+                _sequences.Release();
+            }
+        }, CancellationToken.None);
+        await foreach (GenerationUpdate update in updates.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            GenerationUsage? usage = update.FinishReason is null ? null
+                : new GenerationUsage(prompt.Ids.Length, prompt.ImageTokens, update.CompletionTokens);
+            yield return (update, usage);
+        }
+        await producer.ConfigureAwait(false);
+    }
+
+    /// <summary>Runs to the end and returns the whole text.</summary>
+    public async Task<(string Text, string FinishReason, GenerationUsage Usage)> CompleteAsync(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        var text = new System.Text.StringBuilder();
+        await foreach ((GenerationUpdate update, GenerationUsage? usage) in GenerateAsync(request, cancellationToken).ConfigureAwait(false))
+        {
+            text.Append(update.Delta);
+            if (usage is not null)
+            {
+                return (text.ToString(), update.FinishReason!, usage);
+            }
+        }
+        throw new InvalidOperationException("Generation ended without a finish reason.");
+    }
+
+    public void Dispose() => _sequences.Dispose();
+}
