@@ -18,8 +18,8 @@ public sealed record GenerationOptions
 
     public int MaxTokensLimit { get; set; } = 1024;
 
-    /// <summary>Sequences generating at once; more wait for a slot.</summary>
-    public int MaxConcurrentSequences { get; set; } = 4;
+    /// <summary>Sequences decoded together per model in one batch; more wait to join.</summary>
+    public int MaxConcurrentSequences { get; set; } = 16;
 
     public string CaptionPromptFor(string modelId) => CaptionPrompts.GetValueOrDefault(modelId) ?? DefaultCaptionPrompt;
 }

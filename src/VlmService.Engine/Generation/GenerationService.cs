@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
+using VlmService.Engine.Diagnostics;
 using VlmService.Engine.Models;
 using VlmService.Engine.Pipelines;
 
@@ -13,13 +14,13 @@ public sealed record GenerationRequest(string? Model, string Capability, byte[] 
 public sealed record GenerationUsage(int PromptTokens, int ImageTokens, int CompletionTokens);
 
 /// <summary>
-/// Runs generation requests: decoding and prompt building on the decode slots, then the decode loop on its own
-/// thread (bounded by <see cref="GenerationOptions.MaxConcurrentSequences"/>), streaming text pieces as they form.
-/// A caller that goes away stops its sequence at the next step.
+/// Runs generation requests: decoding and prompt building on the decode slots, then the model's batch decoder
+/// (up to <see cref="GenerationOptions.MaxConcurrentSequences"/> sequences per step), streaming text pieces as
+/// they form. A caller that goes away leaves the batch at the next step.
 /// </summary>
-public sealed class GenerationService(ModelRegistry registry, ImageDecoding decoding, IOptions<GenerationOptions> options) : IDisposable
+public sealed class GenerationService(ModelRegistry registry, ImageDecoding decoding, EngineMetrics metrics, IOptions<GenerationOptions> options) : IAsyncDisposable
 {
-    private readonly SemaphoreSlim _sequences = new(Math.Max(1, options.Value.MaxConcurrentSequences));
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<BatchDecoder>> _decoders = new(StringComparer.Ordinal);
 
     public GenerativeModel Resolve(string? modelId, string capability) => (GenerativeModel)registry.Resolve(modelId, capability);
 
@@ -29,34 +30,14 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
         GenerativeModel model = Resolve(request.Model, request.Capability);
         decoding.Probe(request.Image);
         PreparedPrompt prompt = await decoding.DecodeAsync(request.Image, rgb => model.Prepare(rgb, request.Text, request.DoImageSplitting), cancellationToken).ConfigureAwait(false);
-        var updates = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        await _sequences.WaitAsync(cancellationToken).ConfigureAwait(false);
-        Task producer = Task.Run(() =>
-        {
-            try
-            {
-                foreach (GenerationUpdate update in SequenceGenerator.Run(model, prompt, request.Sampling, cancellationToken))
-                {
-                    updates.Writer.TryWrite(update);
-                }
-                updates.Writer.TryComplete();
-            }
-            catch (Exception ex)
-            {
-                updates.Writer.TryComplete(ex);
-            }
-            finally
-            {
-                _sequences.Release();
-            }
-        }, CancellationToken.None);
-        await foreach (GenerationUpdate update in updates.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        BatchDecoder decoder = _decoders.GetOrAdd(model.Id, _ => new Lazy<BatchDecoder>(() => new BatchDecoder(model, options.Value.MaxConcurrentSequences, metrics))).Value;
+        ChannelReader<GenerationUpdate> updates = decoder.Submit(prompt, request.Sampling, cancellationToken);
+        await foreach (GenerationUpdate update in updates.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             GenerationUsage? usage = update.FinishReason is null ? null
                 : new GenerationUsage(prompt.Ids.Length, prompt.ImageTokens, update.CompletionTokens);
             yield return (update, usage);
         }
-        await producer.ConfigureAwait(false);
     }
 
     /// <summary>Runs to the end and returns the whole text.</summary>
@@ -74,5 +55,11 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
         throw new InvalidOperationException("Generation ended without a finish reason.");
     }
 
-    public void Dispose() => _sequences.Dispose();
+    public async ValueTask DisposeAsync()
+    {
+        foreach (Lazy<BatchDecoder> decoder in _decoders.Values.Where(d => d.IsValueCreated))
+        {
+            await decoder.Value.DisposeAsync().ConfigureAwait(false);
+        }
+    }
 }

@@ -73,3 +73,66 @@ public sealed class GenerationConformanceTests(ModelFolders models)
         Assert.Equal(plain["caption"]!.GetValue<string>(), streamed);
     }
 }
+
+[Collection(ModelFoldersCollection.Name)]
+public sealed class BatchedGenerationTests(ModelFolders models)
+{
+    [Theory]
+    [InlineData("smolvlm")]
+    [InlineData("llava")]
+    public async Task Eight_different_requests_decoded_at_once_each_equal_the_reference(string family)
+    {
+        string[] images = [.. TestPaths.Photos.Take(8)];
+        string[] questions = ["What is this?", "Colours?", "How many?", "Where was it taken?", "Name one object.", "Describe briefly.", "Is it outdoors?", "What stands out?"];
+        var cases = images.Select((image, i) => new { image, question = questions[i], max_new_tokens = 6 + (3 * i), do_image_splitting = false }).ToArray();
+        JsonArray reference = ReferenceRunner.RunWithRequest("generate.mjs", new { folder = models.Folder(family), family, cases }).AsArray();
+
+        int largestBatch = 0;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "vlm_batch_size")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, size, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Value is string stage && stage.EndsWith("/decoder", StringComparison.Ordinal))
+                {
+                    InterlockedMax(ref largestBatch, size);
+                }
+            }
+        });
+        listener.Start();
+
+        await using var factory = new VlmServiceFactory(models.Root);
+        HttpClient client = await factory.ReadyClientAsync();
+        var calls = cases.Select(c => ApiJson.PostAsync(client, "/vqa", new
+        {
+            model = Path.GetFileName(models.Folder(family)),
+            image = Convert.ToBase64String(File.ReadAllBytes(c.image)),
+            question = c.question,
+            max_tokens = c.max_new_tokens,
+            do_image_splitting = false,
+        })).ToArray();
+        var answers = await Task.WhenAll(calls);
+        for (int i = 0; i < cases.Length; i++)
+        {
+            Assert.Equal(200, answers[i].Status);
+            Assert.Equal(reference[i]!["text"]!.GetValue<string>(), answers[i].Body!["answer"]!.GetValue<string>());
+            Assert.Equal(reference[i]!["new_ids"]!.AsArray().Count, answers[i].Body!["usage"]!["completion_tokens"]!.GetValue<int>());
+        }
+        Assert.True(largestBatch > 1, $"sequences were never decoded together (largest batch {largestBatch})");
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int current;
+        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
+        {
+        }
+    }
+}

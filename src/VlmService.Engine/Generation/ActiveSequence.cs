@@ -1,0 +1,56 @@
+using System.Threading.Channels;
+
+namespace VlmService.Engine.Generation;
+
+/// <summary>One sequence in the decode batch: its own cache, next position, sampler, text state and output channel.</summary>
+internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions options, GenerativeModel model, CancellationToken cancellationToken)
+{
+    public PreparedPrompt Prompt { get; } = prompt;
+
+    public SamplingOptions Options { get; } = options;
+
+    public CancellationToken CancellationToken { get; } = cancellationToken;
+
+    public Channel<GenerationUpdate> Output { get; } = Channel.CreateUnbounded<GenerationUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+
+    public TokenSelector Selector { get; } = new(options, options.IgnoreEos ? model.Generation.EosTokenIds : []);
+
+    public IncrementalDetokenizer Detokenizer { get; } = new(model.Tokenizer, options.Stop);
+
+    /// <summary>Per-layer key/value of this sequence alone: [1, kvHeads, Length, headDim].</summary>
+    public KvCache? Cache { get; set; }
+
+    public int Generated { get; set; }
+
+    public int LastToken { get; set; }
+
+    /// <summary>Takes the next token from <paramref name="logits"/>, emits its text; true when the sequence is finished.</summary>
+    public bool Advance(ReadOnlySpan<float> logits, IReadOnlyList<int> eosIds)
+    {
+        int token = Selector.Select(logits);
+        Generated++;
+        LastToken = token;
+        string delta = Detokenizer.Add(token);
+        string? finish = Detokenizer.Stopped || (!Options.IgnoreEos && eosIds.Contains(token)) ? "stop"
+            : Generated >= Options.MaxTokens ? "length"
+            : null;
+        if (finish is not null)
+        {
+            Output.Writer.TryWrite(new GenerationUpdate(delta + Detokenizer.Flush(), finish, Generated));
+            Output.Writer.TryComplete();
+            Cache = null;
+            return true;
+        }
+        if (delta.Length > 0)
+        {
+            Output.Writer.TryWrite(new GenerationUpdate(delta, null, Generated));
+        }
+        return false;
+    }
+
+    public void Fail(Exception error)
+    {
+        Cache = null;
+        Output.Writer.TryComplete(error);
+    }
+}
