@@ -5,7 +5,7 @@ public sealed record ClassifyRequest
 {
     public string? Model { get; init; }
 
-    /// <summary>"zero-shot" (CLIP-family models; the default).</summary>
+    /// <summary>"zero-shot" (CLIP-family models) or "describe" (generative models); by default the one the model supports.</summary>
     public string? Mode { get; init; }
 
     public string? Image { get; init; }
@@ -16,8 +16,14 @@ public sealed record ClassifyRequest
     public string? Template { get; init; }
 
     public int? TopK { get; init; }
+
+    /// <summary>describe: the instruction for the description (default Generation:DescribePrompt).</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>describe: the longest description, in tokens.</summary>
+    public int? MaxTokens { get; init; }
 }
 
-public sealed record ClassifyResponse(string Model, string Mode, IReadOnlyList<PredictionData> Predictions);
+public sealed record ClassifyResponse(string Model, string Mode, IReadOnlyList<PredictionData> Predictions, string? Description = null);
 
 public sealed record PredictionData(string Label, double Score);

@@ -57,7 +57,12 @@ public sealed class RequestHandlingTests(ModelFolders models)
         { "/classify", $$"""{"image":"{{SamplePng}}"}""", 400, "labels" },
         { "/classify", $$"""{"image":"{{SamplePng}}","labels":["a",""]}""", 400, "labels" },
         { "/classify", $$"""{"image":"{{SamplePng}}","labels":["a"],"top_k":0}""", 400, "top_k" },
-        { "/classify", $$"""{"image":"{{SamplePng}}","labels":["a"],"mode":"describe"}""", 400, "mode" },
+        { "/classify", $$"""{"image":"{{SamplePng}}","labels":["a"],"mode":"guess"}""", 400, "mode" },
+        { "/classify", $$"""{"model":"clip-tiny","image":"{{SamplePng}}","labels":["a"],"mode":"describe"}""", 422, "classify:describe" },
+        { "/vqa", $$"""{"model":"smolvlm-tiny","image":"{{SamplePng}}"}""", 400, "question" },
+        { "/vqa", $$"""{"model":"smolvlm-tiny","image":"{{SamplePng}}","question":"what is <image>?"}""", 400, "placeholder" },
+        { "/caption", $$"""{"model":"smolvlm-tiny","image":"{{SamplePng}}","max_tokens":0}""", 400, "max_tokens" },
+        { "/caption", $$"""{"model":"clip-tiny","image":"{{SamplePng}}"}""", 422, "caption" },
         { "/tokenize", """{"model":"clip-tiny"}""", 400, "text" },
     };
 
