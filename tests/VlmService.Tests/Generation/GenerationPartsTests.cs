@@ -1,0 +1,86 @@
+using System.Text.Json.Nodes;
+using VlmService.Engine.Generation;
+using VlmService.Imaging;
+using VlmService.Text;
+
+namespace VlmService.Tests.Generation;
+
+public sealed class GenerationPartsTests
+{
+    [Fact]
+    public void Greedy_picks_the_highest_logit_and_skips_suppressed_ids()
+    {
+        float[] logits = [0.1f, 3.0f, 2.5f, -1f];
+        Assert.Equal(1, new TokenSelector(new SamplingOptions(), []).Select(logits));
+        Assert.Equal(2, new TokenSelector(new SamplingOptions(), [1]).Select(logits));
+    }
+
+    [Fact]
+    public void Sampling_is_reproducible_by_seed_and_respects_top_k_and_top_p()
+    {
+        float[] logits = Enumerable.Range(0, 50).Select(i => (float)(i % 7) * 0.3f).ToArray();
+        var seeded = new SamplingOptions { Temperature = 1.0, Seed = 42 };
+        int[] first = Draw(new TokenSelector(seeded, []), logits, 200).ToArray();
+        int[] second = Draw(new TokenSelector(seeded, []), logits, 200).ToArray();
+        Assert.Equal(first, second);
+        Assert.True(first.Distinct().Count() > 5);
+        float[] distinct = Enumerable.Range(0, 50).Select(i => (float)Math.Sin(i)).ToArray();
+        int[] topOne = Draw(new TokenSelector(seeded with { TopK = 1 }, []), distinct, 50).ToArray();
+        Assert.All(topOne, t => Assert.Equal(Array.IndexOf(distinct, distinct.Max()), t));
+        float[] peaked = [10f, 0f, 0f, 0f];
+        Assert.All(Draw(new TokenSelector(seeded with { TopP = 0.5 }, []), peaked, 50), t => Assert.Equal(0, t));
+    }
+
+    private static IEnumerable<int> Draw(TokenSelector selector, float[] logits, int count) => Enumerable.Range(0, count).Select(_ => selector.Select(logits));
+
+    [Fact]
+    public void The_detokenizer_never_emits_half_a_character_and_cuts_at_stop_strings()
+    {
+        Tokenizer tokenizer = Tokenizer.FromFolder(TestPaths.Reference("gpt2"));
+        int[] ids = [.. tokenizer.Encode("Café 😀 ok. END more", addSpecialTokens: false).Ids];
+        var detokenizer = new IncrementalDetokenizer(tokenizer, ["END"]);
+        var pieces = new List<string>();
+        foreach (int id in ids)
+        {
+            pieces.Add(detokenizer.Add(id));
+            if (detokenizer.Stopped)
+            {
+                break;
+            }
+        }
+        pieces.Add(detokenizer.Flush());
+        Assert.All(pieces, p => Assert.DoesNotContain('\uFFFD', p));
+        Assert.Equal("Café 😀 ok. ", string.Concat(pieces));
+        Assert.True(detokenizer.Stopped);
+    }
+
+    [Fact]
+    public void A_stop_string_prefix_is_held_back_until_it_is_resolved()
+    {
+        Tokenizer tokenizer = Tokenizer.FromFolder(TestPaths.Reference("gpt2"));
+        var detokenizer = new IncrementalDetokenizer(tokenizer, ["\n\n"]);
+        int[] ids = [.. tokenizer.Encode("one\ntwo", addSpecialTokens: false).Ids];
+        string emitted = string.Concat(ids.Select(detokenizer.Add)) + detokenizer.Flush();
+        Assert.Equal("one\ntwo", emitted);
+        Assert.False(detokenizer.Stopped);
+    }
+
+    [Theory]
+    [InlineData(2048, 1536, 2048, 1536)]
+    [InlineData(1536, 2048, 1536, 2048)]
+    [InlineData(2048, 72, 2048, 512)]
+    [InlineData(640, 480, 1024, 1024)]
+    [InlineData(512, 512, 512, 512)]
+    public void Tile_sizes_round_up_to_tile_multiples_keeping_the_aspect(int height, int width, int expectedHeight, int expectedWidth) =>
+        Assert.Equal((expectedHeight, expectedWidth), Idefics3ImageProcessor.SizeForTiles(height, width, 512));
+
+    [Fact]
+    public void Prompt_expansion_marks_rows_columns_and_the_global_tile()
+    {
+        var tiles = new ImageTiles([], 3, 512, 1, 2);
+        string expanded = PromptBuilder.ExpandIdefics3("<|im_start|>User:<image>Hi", tiles, 2);
+        Assert.Equal("<|im_start|>User:<fake_token_around_image><row_1_col_1><image><image><fake_token_around_image><row_1_col_2><image><image>\n" +
+            "\n<fake_token_around_image><global-img><image><image><fake_token_around_image>Hi", expanded);
+        Assert.Equal("a<t><t><t>b<t>", PromptBuilder.ExpandLlava("a<t>b<t>", "<t>", 3));
+    }
+}

@@ -1,0 +1,34 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using VlmService.Engine.Generation;
+using VlmService.Engine.Models;
+using VlmService.Imaging;
+using VlmService.Tests.Api;
+
+namespace VlmService.Tests.Generation;
+
+[Collection(ModelFoldersCollection.Name)]
+public sealed class PromptConformanceTests(ModelFolders models)
+{
+    [Theory]
+    [InlineData("smolvlm", "COCO_val2014_000000027440.jpg", null, 13)]
+    [InlineData("smolvlm", "n01440764_tench.JPEG", false, 1)]
+    [InlineData("smolvlm", "panorama.jpg", null, 0)]
+    [InlineData("llava", "COCO_val2014_000000033645.jpg", null, 0)]
+    public async Task Prompt_ids_and_pixel_tensor_shapes_equal_the_reference(string family, string image, bool? split, int expectedTiles)
+    {
+        string path = File.Exists(Path.Combine(TestPaths.Images, "photos", image)) ? Path.Combine(TestPaths.Images, "photos", image) : Path.Combine(TestPaths.Images, "edge", image);
+        var cases = new[] { new { image = path, question = "What is in this picture?", max_new_tokens = 1, do_image_splitting = split } };
+        JsonNode expected = ReferenceRunner.RunWithRequest("generate.mjs", new { folder = models.Folder(family), family, cases })[0]!;
+        await using var factory = new VlmServiceFactory(models.Root);
+        await factory.ReadyClientAsync();
+        var model = (GenerativeModel)factory.Services.GetRequiredService<ModelRegistry>().Resolve(Path.GetFileName(models.Folder(family)), Capabilities.Vqa);
+        PreparedPrompt prompt = model.Prepare(ImageDecoder.Decode(File.ReadAllBytes(path), ImageLimits.Default), "What is in this picture?", split);
+        Assert.Equal(expected["prompt_ids"]!.AsArray().Select(x => x!.GetValue<int>()), prompt.Ids);
+        Assert.Equal(expected["pixel_dims"]!.AsArray().Select(x => x!.GetValue<long>()), prompt.Pixels.Shape);
+        if (expectedTiles > 0)
+        {
+            Assert.Equal(expectedTiles, prompt.Pixels.Shape[1]);
+        }
+    }
+}
