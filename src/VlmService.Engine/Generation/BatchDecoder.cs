@@ -20,6 +20,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<ActiveSequence> _active = [];
     private readonly Task _loop;
+    private int _activeCount;
 
     public BatchDecoder(GenerativeModel model, int maxActive, EngineMetrics metrics)
     {
@@ -29,6 +30,9 @@ internal sealed class BatchDecoder : IAsyncDisposable
         _stage = $"{model.Id}/decoder";
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
+
+    /// <summary>Sequences in the running batch (holding a cache) right now.</summary>
+    public int ActiveCount => Volatile.Read(ref _activeCount);
 
     public ChannelReader<GenerationUpdate> Submit(PreparedPrompt prompt, SamplingOptions options, CancellationToken cancellationToken)
     {
@@ -60,6 +64,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
                 {
                     Step();
                 }
+                Volatile.Write(ref _activeCount, _active.Count);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)

@@ -22,6 +22,9 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<BatchDecoder>> _decoders = new(StringComparer.Ordinal);
 
+    /// <summary>Sequences being decoded across all models.</summary>
+    public int ActiveSequences => _decoders.Values.Where(d => d.IsValueCreated).Sum(d => d.Value.ActiveCount);
+
     public GenerativeModel Resolve(string? modelId, string capability) => (GenerativeModel)registry.Resolve(modelId, capability);
 
     public async IAsyncEnumerable<(GenerationUpdate Update, GenerationUsage? Usage)> GenerateAsync(GenerationRequest request,

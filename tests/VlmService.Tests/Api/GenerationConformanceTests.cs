@@ -136,3 +136,45 @@ public sealed class BatchedGenerationTests(ModelFolders models)
         }
     }
 }
+
+[Collection(ModelFoldersCollection.Name)]
+public sealed class GenerationCancellationTests(ModelFolders models)
+{
+    [Fact]
+    public async Task A_client_that_disconnects_leaves_the_batch_and_the_service_keeps_serving()
+    {
+        await using var factory = new VlmServiceFactory(models.Root);
+        HttpClient client = await factory.ReadyClientAsync();
+        var generation = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<VlmService.Engine.Generation.GenerationService>(factory.Services);
+        string image = Convert.ToBase64String(File.ReadAllBytes(TestPaths.Photos.First()));
+        using var abort = new CancellationTokenSource();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/caption")
+        {
+            Content = new StringContent(new JsonObject { ["model"] = "smolvlm-tiny", ["image"] = image, ["max_tokens"] = 1000, ["ignore_eos"] = true, ["stream"] = true, ["do_image_splitting"] = false }.ToJsonString(),
+                Encoding.UTF8, "application/json"),
+        };
+        using (HttpResponseMessage response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, abort.Token))
+        {
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(abort.Token));
+            string? first = await reader.ReadLineAsync(abort.Token);
+            Assert.StartsWith("data: {\"delta\"", first, StringComparison.Ordinal);
+            // The first piece comes from the prefill; the sequence then joins the running batch.
+            var joined = DateTime.UtcNow.AddSeconds(10);
+            while (generation.ActiveSequences == 0 && DateTime.UtcNow < joined)
+            {
+                await Task.Delay(5);
+            }
+            Assert.Equal(1, generation.ActiveSequences);
+            await abort.CancelAsync();
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (generation.ActiveSequences > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(0, generation.ActiveSequences);
+        (int status, JsonNode? body) = await ApiJson.PostAsync(client, "/vqa", new { model = "smolvlm-tiny", image, question = "Still there?", max_tokens = 3 });
+        Assert.Equal(200, status);
+        Assert.InRange(body!["usage"]!["completion_tokens"]!.GetValue<int>(), 1, 3);
+    }
+}
