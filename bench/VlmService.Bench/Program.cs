@@ -9,7 +9,7 @@ namespace VlmService.Bench;
 /// Warm-up requests are not measured. Prints req/s and latency percentiles.
 ///   dotnet run --project bench/VlmService.Bench -c Release -- --url http://127.0.0.1:8080 --scenario embed-image
 ///     --image photo.jpg --model clip-base --clients 1 --requests 200 --warmup 20
-/// Scenarios: embed-image, embed-text, classify.
+/// Scenarios: embed-image, embed-text, classify, vqa (--max-tokens N, --split true|false; generates exactly N tokens).
 /// </summary>
 public static class LoadGenerator
 {
@@ -29,9 +29,23 @@ public static class LoadGenerator
             "embed-image" => new { model, inputs = new[] { new { image } } },
             "embed-text" => new { model, inputs = new[] { new { text = "a photo of a dog running on the beach" } } },
             "classify" => new { model, image, labels = new[] { "cat", "dog", "car", "tree", "person" } },
+            "vqa" => new
+            {
+                model,
+                image,
+                question = "What is in this picture?",
+                max_tokens = int.Parse(options.GetValueOrDefault("max-tokens", "16"), CultureInfo.InvariantCulture),
+                ignore_eos = true,
+                do_image_splitting = options.GetValueOrDefault("split", "false") == "true",
+            },
             _ => throw new ArgumentException($"Unknown scenario '{scenario}'."),
         };
-        string path2 = scenario == "classify" ? "/classify" : "/embed";
+        string path2 = scenario switch
+        {
+            "classify" => "/classify",
+            "vqa" => "/vqa",
+            _ => "/embed",
+        };
         using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromMinutes(5) };
 
         for (int i = 0; i < warmup; i++)

@@ -3,15 +3,15 @@ using VlmService.ModelKit;
 namespace VlmService.Engine.Models;
 
 /// <summary>
-/// Built-in demo models so a fresh start serves at once: tiny CLIP and SigLIP folders written by the model kit
+/// Built-in demo models so a fresh start serves at once: tiny CLIP, SigLIP and SmolVLM folders written by the model kit
 /// (generated tokenizers, random weights) into a cache folder on first start.
 /// </summary>
 internal static class DemoModels
 {
-    private const string Version = "v1";
+    private const string Version = "v2";
     private const string CompleteMarker = ".complete";
 
-    public static readonly IReadOnlyList<(string Id, string Family)> All = [("demo-clip", "clip"), ("demo-siglip", "siglip")];
+    public static readonly IReadOnlyList<(string Id, string Family)> All = [("demo-clip", "clip"), ("demo-siglip", "siglip"), ("demo-smolvlm", "smolvlm")];
 
     public static string DefaultCache => Path.Combine(Path.GetTempPath(), "vlmservice", "demo-models", Version);
 

@@ -48,12 +48,16 @@ public sealed class RegistryTests(ModelFolders models)
             await using var factory = new VlmServiceFactory(modelsRoot: null, demoCache: cache);
             HttpClient client = await factory.ReadyClientAsync();
             JsonNode listing = JsonNode.Parse(await client.GetStringAsync("/models"))!;
-            Assert.Equal(["demo-clip", "demo-siglip"], listing["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()));
+            Assert.Equal(["demo-clip", "demo-siglip", "demo-smolvlm"], listing["data"]!.AsArray().Select(m => m!["id"]!.GetValue<string>()));
             Assert.All(listing["data"]!.AsArray(), m => Assert.True(m!["demo"]!.GetValue<bool>()));
             Assert.Contains("meaningless", listing["notice"]!.GetValue<string>(), StringComparison.Ordinal);
             (int status, JsonNode? body) = await ApiJson.PostAsync(client, "/embed", new { inputs = new[] { new { text = "a photo of a cat" } } });
             Assert.Equal(200, status);
             Assert.Equal("demo-clip", body!["model"]!.GetValue<string>());
+            (int captionStatus, JsonNode? caption) = await ApiJson.PostAsync(client, "/caption",
+                new { image = VlmService.Infrastructure.OpenApiExamples.SamplePng, max_tokens = 5 });
+            Assert.Equal(200, captionStatus);
+            Assert.Equal("demo-smolvlm", caption!["model"]!.GetValue<string>());
         }
         finally
         {
