@@ -5,8 +5,27 @@ using VlmService.Engine.Models;
 namespace VlmService.Engine;
 
 /// <summary>Refuses a bad configuration at start, naming the setting, instead of failing on the first request.</summary>
-internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, IValidateOptions<BatchingOptions>, IValidateOptions<ImageOptions>
+internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, IValidateOptions<BatchingOptions>, IValidateOptions<ImageOptions>,
+    IValidateOptions<Generation.GenerationOptions>
 {
+    public ValidateOptionsResult Validate(string? name, Generation.GenerationOptions options)
+    {
+        var errors = new List<string>();
+        if (options.MaxConcurrentSequences < 1)
+        {
+            errors.Add("Generation:MaxConcurrentSequences must be at least 1.");
+        }
+        if (options.MaxTokensLimit < 1 || options.DefaultMaxTokens < 1 || options.DefaultMaxTokens > options.MaxTokensLimit)
+        {
+            errors.Add("Generation:DefaultMaxTokens must be between 1 and Generation:MaxTokensLimit.");
+        }
+        if (string.IsNullOrWhiteSpace(options.DefaultCaptionPrompt) || string.IsNullOrWhiteSpace(options.DescribePrompt))
+        {
+            errors.Add("Generation:DefaultCaptionPrompt and Generation:DescribePrompt must not be empty.");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
     public ValidateOptionsResult Validate(string? name, ModelsOptions options)
     {
         var errors = new List<string>();

@@ -19,6 +19,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<IValidateOptions<ModelsOptions>, EngineOptionsValidator>();
         services.AddSingleton<IValidateOptions<BatchingOptions>, EngineOptionsValidator>();
         services.AddSingleton<IValidateOptions<ImageOptions>, EngineOptionsValidator>();
+        services.AddSingleton<IValidateOptions<Generation.GenerationOptions>, EngineOptionsValidator>();
         services.AddMetrics();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<EngineMetrics>();

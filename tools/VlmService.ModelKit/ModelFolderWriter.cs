@@ -103,6 +103,9 @@ public static class ModelFolderWriter
     internal static void WriteJson(string root, string name, JsonNode node) =>
         File.WriteAllText(Path.Combine(root, name), node.ToJsonString(Indented));
 
-    internal static void WriteGraph(string root, string name, GraphBuilder graph) =>
-        File.WriteAllBytes(Path.Combine(root, "onnx", name), graph.Serialize());
+    internal static void WriteGraph(string root, string name, GraphBuilder graph)
+    {
+        using FileStream file = File.Create(Path.Combine(root, "onnx", name));
+        graph.WriteTo(file);
+    }
 }

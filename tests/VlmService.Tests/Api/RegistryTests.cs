@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Microsoft.AspNetCore.Hosting;
 using System.Text.Json.Nodes;
 using VlmService.Engine.Diagnostics;
 
@@ -103,5 +104,19 @@ public sealed class RegistryTests(ModelFolders models)
         Assert.Equal(missesAfterFirst, Interlocked.Read(ref misses));
         Assert.True(Interlocked.Read(ref hits) >= labels.Length);
         Assert.Equal(firstBody!.ToJsonString(), secondBody!.ToJsonString());
+    }
+}
+
+public sealed class StartupValidationTests
+{
+    [Theory]
+    [InlineData("Batching:MaxBatchSize", "0", "Batching:MaxBatchSize")]
+    [InlineData("Generation:MaxConcurrentSequences", "0", "Generation:MaxConcurrentSequences")]
+    [InlineData("Models:Root", "/nonexistent/models", "Models:Root")]
+    public void Bad_settings_stop_the_service_at_start_naming_the_key(string key, string value, string named)
+    {
+        using var factory = new VlmServiceFactory(null).WithWebHostBuilder(b => b.UseSetting(key, value));
+        var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
+        Assert.Contains(named, error.ToString(), StringComparison.Ordinal);
     }
 }

@@ -61,7 +61,7 @@ internal static class ClipGraphs
 
         // Causal mask [S,S] plus the padding mask [B,1,1,S], both additive.
         string square = g.Node("Concat", [length, length], ("axis", 0L));
-        string ones = g.Node("ConstantOfShape", [square], ("value", new Initializer("one", DataType.Float, [1], BitConverter.GetBytes(1f))));
+        string ones = g.Node("ConstantOfShape", [square], ("value", new Initializer("one", DataType.Float, [1], new[] { 1f })));
         string causal = g.Node("Mul", [g.Node("Trilu", [ones, g.Int64Scalar(1)], ("upper", 1L)), g.Constant(-1e9f)]);
         string padding = g.Node("Mul", [g.Node("Sub", [g.Constant(1f), g.Node("Cast", [mask], ("to", (long)DataType.Float))]), g.Constant(-1e9f)]);
         string additive = g.Node("Add", [causal, g.Node("Unsqueeze", [padding, g.Int64s(1, 2)])]);

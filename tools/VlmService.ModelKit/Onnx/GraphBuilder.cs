@@ -12,7 +12,19 @@ internal enum DataType
 
 internal sealed record ValueInfo(string Name, DataType ElementType, object[] Dims);
 
-internal sealed record Initializer(string Name, DataType ElementType, long[] Dims, byte[] RawData);
+/// <summary>A weight: its values stay in their typed array until written, so a large model is not copied in memory.</summary>
+internal sealed record Initializer(string Name, DataType ElementType, long[] Dims, Array Values)
+{
+    public ReadOnlySpan<byte> RawData => Values switch
+    {
+        float[] f => MemoryMarshal.AsBytes(f.AsSpan()),
+        long[] l => MemoryMarshal.AsBytes(l.AsSpan()),
+        byte[] b => b,
+        _ => throw new NotSupportedException(Values.GetType().Name),
+    };
+
+    public long RawLength => (long)Buffer.ByteLength(Values);
+}
 
 internal sealed record GraphNode(string OpType, string Name, string[] Inputs, string[] Outputs, IReadOnlyList<(string Name, object Value)> Attributes, string Domain);
 
@@ -54,7 +66,7 @@ internal sealed class GraphBuilder(string name)
     {
         if (!_initializers.ContainsKey(name))
         {
-            _initializers[name] = new Initializer(name, DataType.Float, dims, MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
+            _initializers[name] = new Initializer(name, DataType.Float, dims, data);
         }
         return name;
     }
@@ -66,7 +78,7 @@ internal sealed class GraphBuilder(string name)
         string key = $"const_i64_{string.Join('_', values).Replace('-', 'm')}";
         if (!_initializers.ContainsKey(key))
         {
-            _initializers[key] = new Initializer(key, DataType.Int64, [values.Length], MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+            _initializers[key] = new Initializer(key, DataType.Int64, [values.Length], values);
         }
         return key;
     }
@@ -76,7 +88,7 @@ internal sealed class GraphBuilder(string name)
         string key = $"const_i64s_{value.ToString(System.Globalization.CultureInfo.InvariantCulture).Replace('-', 'm')}";
         if (!_initializers.ContainsKey(key))
         {
-            _initializers[key] = new Initializer(key, DataType.Int64, [], BitConverter.GetBytes(value));
+            _initializers[key] = new Initializer(key, DataType.Int64, [], new[] { value });
         }
         return key;
     }
@@ -94,5 +106,12 @@ internal sealed class GraphBuilder(string name)
     public void Node(string op, string[] inputs, string[] outputs, params (string, object)[] attributes) =>
         Nodes.Add(new GraphNode(op, $"{op}_{_counter++}", inputs, outputs, attributes, string.Empty));
 
-    public byte[] Serialize() => OnnxModelWriter.Serialize(this);
+    public byte[] Serialize()
+    {
+        using var buffer = new MemoryStream();
+        OnnxModelWriter.Write(this, buffer);
+        return buffer.ToArray();
+    }
+
+    public void WriteTo(Stream stream) => OnnxModelWriter.Write(this, stream);
 }

@@ -8,17 +8,57 @@ internal static class OnnxModelWriter
 {
     private const long IrVersion = 8;
 
-    public static byte[] Serialize(GraphBuilder graph)
+    /// <summary>
+    /// Streams the model: small messages are built in memory, weights go from their arrays straight to the stream,
+    /// with every length computed up front.
+    /// </summary>
+    public static void Write(GraphBuilder graph, Stream stream)
     {
-        var model = new ProtoWriter();
-        model.Varint(1, IrVersion);
-        model.String(2, "vlmservice-modelkit");
-        model.String(3, "1");
-        model.Message(7, Graph(graph));
-        model.Message(8, OpsetImport(string.Empty, GraphBuilder.Opset));
-        model.Message(8, OpsetImport("com.microsoft", 1));
-        return model.ToArray();
+        var head = new ProtoWriter();
+        head.Varint(1, IrVersion);
+        head.String(2, "vlmservice-modelkit");
+        head.String(3, "1");
+        stream.Write(head.ToArray());
+
+        var small = new ProtoWriter();
+        foreach (GraphNode node in graph.Nodes)
+        {
+            small.Message(1, Node(node));
+        }
+        small.String(2, graph.Name);
+        byte[] nodesAndName = small.ToArray();
+        var tail = new ProtoWriter();
+        foreach (ValueInfo input in graph.Inputs)
+        {
+            tail.Message(11, Value(input));
+        }
+        foreach (ValueInfo output in graph.Outputs)
+        {
+            tail.Message(12, Value(output));
+        }
+        byte[] inputsAndOutputs = tail.ToArray();
+        var initializers = graph.Initializers.Select(init => (Init: init, Header: TensorHeader(init))).ToList();
+        long graphSize = nodesAndName.Length + inputsAndOutputs.Length
+            + initializers.Sum(i => ProtoWriter.FieldSize(5, TensorSize(i.Header, i.Init)));
+
+        ProtoWriter.WriteFieldHeader(stream, 7, graphSize);
+        stream.Write(nodesAndName);
+        foreach ((Initializer init, byte[] header) in initializers)
+        {
+            ProtoWriter.WriteFieldHeader(stream, 5, TensorSize(header, init));
+            stream.Write(header);
+            ProtoWriter.WriteFieldHeader(stream, 9, init.RawLength);
+            stream.Write(init.RawData);
+        }
+        stream.Write(inputsAndOutputs);
+
+        var opsets = new ProtoWriter();
+        opsets.Message(8, OpsetImport(string.Empty, GraphBuilder.Opset));
+        opsets.Message(8, OpsetImport("com.microsoft", 1));
+        stream.Write(opsets.ToArray());
     }
+
+    private static long TensorSize(byte[] header, Initializer init) => header.Length + ProtoWriter.FieldSize(9, init.RawLength);
 
     private static ProtoWriter OpsetImport(string domain, long version)
     {
@@ -115,6 +155,21 @@ internal static class OnnxModelWriter
         return a;
     }
 
+    /// <summary>TensorProto fields other than raw_data: dims, data_type, name.</summary>
+    private static byte[] TensorHeader(Initializer init)
+    {
+        var t = new ProtoWriter();
+        foreach (long d in init.Dims)
+        {
+            t.Varint(1, d);
+        }
+        t.Varint(2, (long)init.ElementType);
+        t.String(8, init.Name);
+        return t.ToArray();
+    }
+
+
+    /// <summary>A whole TensorProto in memory, for the small tensors held inside attributes.</summary>
     private static ProtoWriter Tensor(Initializer init)
     {
         var t = new ProtoWriter();

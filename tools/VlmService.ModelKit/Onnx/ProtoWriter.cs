@@ -50,6 +50,37 @@ internal sealed class ProtoWriter
 
     private void Tag(int field, int wireType) => WriteVarint((ulong)((field << 3) | wireType));
 
+    /// <summary>Bytes a length-delimited field takes: tag, length varint, payload.</summary>
+    public static long FieldSize(int field, long payload) => VarintSize((ulong)(field << 3)) + VarintSize((ulong)payload) + payload;
+
+    public static int VarintSize(ulong value)
+    {
+        int size = 1;
+        while (value >= 0x80)
+        {
+            value >>= 7;
+            size++;
+        }
+        return size;
+    }
+
+    /// <summary>Writes a length-delimited field header (tag and length) for a payload written separately.</summary>
+    public static void WriteFieldHeader(Stream stream, int field, long payload)
+    {
+        WriteVarint(stream, (ulong)((field << 3) | 2));
+        WriteVarint(stream, (ulong)payload);
+    }
+
+    private static void WriteVarint(Stream stream, ulong value)
+    {
+        while (value >= 0x80)
+        {
+            stream.WriteByte((byte)(value | 0x80));
+            value >>= 7;
+        }
+        stream.WriteByte((byte)value);
+    }
+
     private void WriteVarint(ulong value)
     {
         while (value >= 0x80)
