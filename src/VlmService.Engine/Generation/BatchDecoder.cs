@@ -143,8 +143,9 @@ internal sealed class BatchDecoder : IAsyncDisposable
             Tensor<float> embeds = sessions.EmbedTokens(tokens, batch, 1, _stopping.Token);
             (logits, present) = sessions.Decode(embeds, mask, positions, past, _stopping.Token);
         }
-        catch (OrtException ex)
+        catch (Exception ex) when (!_stopping.IsCancellationRequested)
         {
+            // A failed step fails the sequences in it; the loop goes on serving new ones.
             _active.ForEach(s => s.Fail(ex));
             _active.Clear();
             return;

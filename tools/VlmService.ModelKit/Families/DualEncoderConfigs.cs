@@ -66,9 +66,12 @@ internal static class DualEncoderConfigs
         },
     };
 
-    public static JsonObject ClipPreprocessor(DualEncoderSpec s) => new()
+    public static JsonObject ClipPreprocessor(DualEncoderSpec s) => ClipStylePreprocessor(s.ImageSize, "CLIPProcessor");
+
+    /// <summary>CLIPImageProcessor settings (shortest edge, center crop, bicubic, CLIP mean/std), as CLIP and LLaVA ship them.</summary>
+    public static JsonObject ClipStylePreprocessor(int imageSize, string processorClass) => new()
     {
-        ["crop_size"] = new JsonObject { ["height"] = s.ImageSize, ["width"] = s.ImageSize },
+        ["crop_size"] = new JsonObject { ["height"] = imageSize, ["width"] = imageSize },
         ["do_center_crop"] = true,
         ["do_convert_rgb"] = true,
         ["do_normalize"] = true,
@@ -77,10 +80,10 @@ internal static class DualEncoderConfigs
         ["image_mean"] = new JsonArray(0.48145466, 0.4578275, 0.40821073),
         ["image_std"] = new JsonArray(0.26862954, 0.26130258, 0.27577711),
         ["image_processor_type"] = "CLIPImageProcessor",
-        ["processor_class"] = "CLIPProcessor",
+        ["processor_class"] = processorClass,
         ["resample"] = 3,
         ["rescale_factor"] = 1.0 / 255,
-        ["size"] = new JsonObject { ["shortest_edge"] = s.ImageSize },
+        ["size"] = new JsonObject { ["shortest_edge"] = imageSize },
     };
 
     public static JsonObject SiglipPreprocessor(DualEncoderSpec s) => new()

@@ -33,16 +33,7 @@ internal static class GenerativeConfigs
         ["image_token_id"] = imageTokenId,
         ["scale_factor"] = v.ScaleFactor,
         ["text_config"] = TextConfig(t, bos: 1, eos: 2, pad: 2),
-        ["vision_config"] = new JsonObject
-        {
-            ["model_type"] = "idefics3_vision",
-            ["hidden_size"] = v.Hidden,
-            ["intermediate_size"] = v.Intermediate,
-            ["num_attention_heads"] = v.Heads,
-            ["num_hidden_layers"] = v.Layers,
-            ["image_size"] = v.ImageSize,
-            ["patch_size"] = v.PatchSize,
-        },
+        ["vision_config"] = VisionConfig(v, "idefics3_vision"),
     };
 
     public static JsonObject Llava(VisionTowerSpec v, DecoderSpec t, int imageTokenId, int eos, int pad) => new()
@@ -53,16 +44,18 @@ internal static class GenerativeConfigs
         ["vision_feature_select_strategy"] = "default",
         ["projector_hidden_act"] = "gelu",
         ["text_config"] = TextConfig(t, bos: eos, eos: eos, pad: pad),
-        ["vision_config"] = new JsonObject
-        {
-            ["model_type"] = "clip_vision_model",
-            ["hidden_size"] = v.Hidden,
-            ["intermediate_size"] = v.Intermediate,
-            ["num_attention_heads"] = v.Heads,
-            ["num_hidden_layers"] = v.Layers,
-            ["image_size"] = v.ImageSize,
-            ["patch_size"] = v.PatchSize,
-        },
+        ["vision_config"] = VisionConfig(v, "clip_vision_model"),
+    };
+
+    private static JsonObject VisionConfig(VisionTowerSpec v, string modelType) => new()
+    {
+        ["model_type"] = modelType,
+        ["hidden_size"] = v.Hidden,
+        ["intermediate_size"] = v.Intermediate,
+        ["num_attention_heads"] = v.Heads,
+        ["num_hidden_layers"] = v.Layers,
+        ["image_size"] = v.ImageSize,
+        ["patch_size"] = v.PatchSize,
     };
 
     public static JsonObject GenerationConfig(int bos, int eos, int pad) => new()
@@ -96,22 +89,7 @@ internal static class GenerativeConfigs
         ["processor_class"] = "Idefics3Processor",
     };
 
-    public static JsonObject LlavaPreprocessor(VisionTowerSpec v) => new()
-    {
-        ["crop_size"] = new JsonObject { ["height"] = v.ImageSize, ["width"] = v.ImageSize },
-        ["do_center_crop"] = true,
-        ["do_convert_rgb"] = true,
-        ["do_normalize"] = true,
-        ["do_rescale"] = true,
-        ["do_resize"] = true,
-        ["image_mean"] = new JsonArray(0.48145466, 0.4578275, 0.40821073),
-        ["image_std"] = new JsonArray(0.26862954, 0.26130258, 0.27577711),
-        ["image_processor_type"] = "CLIPImageProcessor",
-        ["processor_class"] = "LlavaProcessor",
-        ["resample"] = 3,
-        ["rescale_factor"] = 1.0 / 255,
-        ["size"] = new JsonObject { ["shortest_edge"] = v.ImageSize },
-    };
+    public static JsonObject LlavaPreprocessor(VisionTowerSpec v) => DualEncoderConfigs.ClipStylePreprocessor(v.ImageSize, "LlavaProcessor");
 
     /// <summary>The vision tower's patch tokens are the image tokens (its class token is dropped), so no additional tokens.</summary>
     public static JsonObject LlavaProcessor(VisionTowerSpec v) => new()
