@@ -17,7 +17,11 @@ public sealed class EngineMetrics
     private readonly Counter<long> _rejected;
     private readonly Counter<long> _cacheHits;
     private readonly Counter<long> _cacheMisses;
+    private readonly Histogram<double> _timeToFirstToken;
+    private readonly Histogram<double> _interTokenLatency;
+    private readonly Counter<long> _generatedTokens;
     private readonly ConcurrentDictionary<string, int> _depths = new();
+    private int _activeSequences;
 
     public EngineMetrics(IMeterFactory meterFactory)
     {
@@ -28,6 +32,10 @@ public sealed class EngineMetrics
         _rejected = meter.CreateCounter<long>("vlm_rejected_total", "{request}", "Requests refused or dropped before running, by reason.");
         _cacheHits = meter.CreateCounter<long>("vlm_cache_hits_total", "{lookup}", "Cache lookups that found an entry.");
         _cacheMisses = meter.CreateCounter<long>("vlm_cache_misses_total", "{lookup}", "Cache lookups that did not.");
+        _timeToFirstToken = meter.CreateHistogram<double>("vlm_time_to_first_token_seconds", "s", "From the request reaching the decoder to its first new token.");
+        _interTokenLatency = meter.CreateHistogram<double>("vlm_inter_token_latency_seconds", "s", "Time between consecutive new tokens of a sequence.");
+        _generatedTokens = meter.CreateCounter<long>("vlm_generated_tokens_total", "{token}", "New tokens generated.");
+        meter.CreateObservableGauge("vlm_active_sequences", () => Volatile.Read(ref _activeSequences), "{sequence}", "Sequences in the running decode batches.");
         meter.CreateObservableGauge("vlm_queue_depth", () => _depths.Select(d => new Measurement<int>(d.Value, new KeyValuePair<string, object?>("stage", d.Key))),
             "{request}", "Requests waiting per stage.");
     }
@@ -44,6 +52,20 @@ public sealed class EngineMetrics
     public void QueueDepthChanged(string stage, int depth) => _depths[stage] = depth;
 
     public void Rejected(string reason) => _rejected.Add(1, new KeyValuePair<string, object?>("reason", reason));
+
+    public void FirstToken(TimeSpan sinceSubmit)
+    {
+        _timeToFirstToken.Record(sinceSubmit.TotalSeconds);
+        _generatedTokens.Add(1);
+    }
+
+    public void NextToken(TimeSpan sincePrevious)
+    {
+        _interTokenLatency.Record(sincePrevious.TotalSeconds);
+        _generatedTokens.Add(1);
+    }
+
+    public void ActiveSequencesChanged(int delta) => Interlocked.Add(ref _activeSequences, delta);
 
     public void CacheLookup(string cache, bool hit) =>
         (hit ? _cacheHits : _cacheMisses).Add(1, new KeyValuePair<string, object?>("cache", cache));

@@ -24,6 +24,9 @@ internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions opti
 
     public int LastToken { get; set; }
 
+    /// <summary>Timestamp of the last token (or of submission, before the first).</summary>
+    public long LastTokenAt { get; set; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
     /// <summary>Takes the next token from <paramref name="logits"/>, emits its text; true when the sequence is finished.</summary>
     public bool Advance(ReadOnlySpan<float> logits, IReadOnlyList<int> eosIds)
     {

@@ -74,6 +74,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
         {
             var shutdown = new ObjectDisposedException(nameof(BatchDecoder), "The service is shutting down.");
             _active.ForEach(s => s.Fail(shutdown));
+            _metrics.ActiveSequencesChanged(-_active.Count);
             while (incoming.TryRead(out ActiveSequence? left))
             {
                 left.Fail(shutdown);
@@ -87,6 +88,8 @@ internal sealed class BatchDecoder : IAsyncDisposable
         {
             sequence.Fail(new OperationCanceledException(sequence.CancellationToken));
             _active.Remove(sequence);
+            _metrics.ActiveSequencesChanged(-1);
+            _metrics.Rejected("cancelled");
         }
     }
 
@@ -109,9 +112,12 @@ internal sealed class BatchDecoder : IAsyncDisposable
             (Tensor<float> logits, KvCache cache) = sessions.Decode(embeds, mask, positions, KvCache.Empty(sessions.Layers, 1), sequence.CancellationToken);
             int vocabulary = (int)logits.Shape[2];
             sequence.Cache = cache;
+            _metrics.FirstToken(System.Diagnostics.Stopwatch.GetElapsedTime(sequence.LastTokenAt));
+            sequence.LastTokenAt = System.Diagnostics.Stopwatch.GetTimestamp();
             if (!sequence.Advance(logits.Data.AsSpan((ids.Length - 1) * vocabulary, vocabulary), _model.Generation.EosTokenIds))
             {
                 _active.Add(sequence);
+                _metrics.ActiveSequencesChanged(1);
             }
         }
         catch (Exception ex)
@@ -147,6 +153,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
         {
             // A failed step fails the sequences in it; the loop goes on serving new ones.
             _active.ForEach(s => s.Fail(ex));
+            _metrics.ActiveSequencesChanged(-_active.Count);
             _active.Clear();
             return;
         }
@@ -155,10 +162,13 @@ internal sealed class BatchDecoder : IAsyncDisposable
         {
             ActiveSequence sequence = _active[b];
             int own = sequence.Cache!.Length + 1;
+            _metrics.NextToken(System.Diagnostics.Stopwatch.GetElapsedTime(sequence.LastTokenAt));
+            sequence.LastTokenAt = System.Diagnostics.Stopwatch.GetTimestamp();
             sequence.Cache = CacheLayout.Take(present, b, longest + 1 - own, own, sessions.KeyValueHeads, sessions.HeadDim);
             if (sequence.Advance(logits.Data.AsSpan(b * vocabulary, vocabulary), _model.Generation.EosTokenIds))
             {
                 _active.RemoveAt(b);
+                _metrics.ActiveSequencesChanged(-1);
             }
         }
     }

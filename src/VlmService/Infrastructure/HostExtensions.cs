@@ -39,6 +39,8 @@ public static class HostExtensions
             options.SwaggerDoc("v1", new() { Title = "VlmService", Version = "v1", Description = "Vision-language inference: embeddings and zero-shot classification over ONNX models." });
             options.OperationFilter<OpenApiExamples>();
         });
+        services.AddSingleton<ApiMetrics>();
+        services.AddSingleton<PrometheusExporter>();
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
             .AddCheck<ModelsReadyCheck>("models", tags: ["ready"]);
@@ -47,10 +49,15 @@ public static class HostExtensions
 
     public static WebApplication UseVlmApi(this WebApplication app)
     {
+        // Outermost, so it records the status of problem responses too. The exporter starts listening before any instrument is created.
+        app.Services.GetRequiredService<PrometheusExporter>();
+        app.UseMiddleware<ApiMetricsMiddleware>();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseSwagger();
         app.UseSwaggerUI(options => options.SwaggerEndpoint("/swagger/v1/swagger.json", "VlmService v1"));
+        app.MapGet("/metrics", (PrometheusExporter exporter) => Results.Text(exporter.Render(), "text/plain; version=0.0.4; charset=utf-8"))
+            .WithName("Metrics").WithTags("Operations").WithSummary("Metrics in the Prometheus text format");
         app.MapHealthChecks("/health/live", new() { Predicate = check => check.Tags.Contains("live") });
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
         RouteGroupBuilder api = app.MapGroup(string.Empty).AddEndpointFilter<ReadinessGate>();
