@@ -53,6 +53,7 @@ public static class HostExtensions
         app.Services.GetRequiredService<PrometheusExporter>();
         app.UseMiddleware<ApiMetricsMiddleware>();
         app.UseExceptionHandler();
+        app.UseMiddleware<RequestDeadlineMiddleware>();
         app.UseStatusCodePages();
         app.UseSwagger();
         app.UseSwaggerUI(options => options.SwaggerEndpoint("/swagger/v1/swagger.json", "VlmService v1"));

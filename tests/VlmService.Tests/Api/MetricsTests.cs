@@ -54,3 +54,61 @@ public sealed class MetricsTests(ModelFolders models)
         return double.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
     }
 }
+
+[Collection(ModelFoldersCollection.Name)]
+public sealed class DeadlineTests(ModelFolders models)
+{
+    [Fact]
+    public async Task A_request_past_its_deadline_gets_504_and_its_work_is_dropped()
+    {
+        await using var factory = new VlmServiceFactory(models.Root);
+        HttpClient client = await factory.ReadyClientAsync();
+        string image = Convert.ToBase64String(File.ReadAllBytes(TestPaths.Photos.First()));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/caption")
+        {
+            Content = JsonContent(new { model = "smolvlm-tiny", image, max_tokens = 1000, ignore_eos = true }),
+            Headers = { { "X-Request-Timeout-Ms", "300" } },
+        };
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        using HttpResponseMessage response = await client.SendAsync(request);
+        Assert.Equal(504, (int)response.StatusCode);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(20), $"took {started.Elapsed}");
+        JsonNode problem = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Contains("X-Request-Timeout-Ms: 300", problem["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+        var generation = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<VlmService.Engine.Generation.GenerationService>(factory.Services);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (generation.ActiveSequences > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(0, generation.ActiveSequences);
+
+        using var generous = new HttpRequestMessage(HttpMethod.Post, "/tokenize")
+        {
+            Content = JsonContent(new { model = "clip-tiny", text = "in time" }),
+            Headers = { { "X-Request-Timeout-Ms", "60000" } },
+        };
+        Assert.Equal(200, (int)(await client.SendAsync(generous)).StatusCode);
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("soon")]
+    [InlineData("99999999")]
+    public async Task A_malformed_deadline_is_refused_with_400(string header)
+    {
+        await using var factory = new VlmServiceFactory(models.Root);
+        HttpClient client = await factory.ReadyClientAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/tokenize")
+        {
+            Content = JsonContent(new { text = "x" }),
+            Headers = { { "X-Request-Timeout-Ms", header } },
+        };
+        using HttpResponseMessage response = await client.SendAsync(request);
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Contains("X-Request-Timeout-Ms", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    private static StringContent JsonContent(object body) =>
+        new(System.Text.Json.JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json");
+}
