@@ -11,9 +11,9 @@ internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, 
     public ValidateOptionsResult Validate(string? name, Generation.GenerationOptions options)
     {
         var errors = new List<string>();
-        if (options.MaxConcurrentSequences < 1)
+        if (options.MaxConcurrentSequences < 1 || options.MaxWaitingSequences < 1)
         {
-            errors.Add("Generation:MaxConcurrentSequences must be at least 1.");
+            errors.Add("Generation:MaxConcurrentSequences and Generation:MaxWaitingSequences must be at least 1.");
         }
         if (options.MaxTokensLimit < 1 || options.DefaultMaxTokens < 1 || options.DefaultMaxTokens > options.MaxTokensLimit)
         {

@@ -43,6 +43,19 @@ public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
 
     public int QueueDepth => Volatile.Read(ref _depth);
 
+    /// <summary>
+    /// Refuses (503) before any expensive preparation when the queue is already full, so a burst is turned away
+    /// before its images are decoded.
+    /// </summary>
+    public void EnsureCapacity()
+    {
+        if (QueueDepth >= _options.QueueCapacity)
+        {
+            _metrics.Rejected("queue_full");
+            throw new QueueFullException(Name, _options.MaxQueueDelay + TimeSpan.FromSeconds(1));
+        }
+    }
+
     /// <summary>Queues <paramref name="input"/>; throws <see cref="QueueFullException"/> at once when the queue is full.</summary>
     public Task<TOutput> SubmitAsync(TInput input, CancellationToken cancellationToken)
     {

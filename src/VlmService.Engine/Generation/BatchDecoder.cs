@@ -14,6 +14,8 @@ internal sealed class BatchDecoder : IAsyncDisposable
 {
     private readonly GenerativeModel _model;
     private readonly int _maxActive;
+    private readonly int _maxWaiting;
+    private int _waiting;
     private readonly EngineMetrics _metrics;
     private readonly string _stage;
     private readonly Channel<ActiveSequence> _incoming = Channel.CreateUnbounded<ActiveSequence>(new UnboundedChannelOptions { SingleReader = true });
@@ -22,10 +24,11 @@ internal sealed class BatchDecoder : IAsyncDisposable
     private readonly Task _loop;
     private int _activeCount;
 
-    public BatchDecoder(GenerativeModel model, int maxActive, EngineMetrics metrics)
+    public BatchDecoder(GenerativeModel model, int maxActive, int maxWaiting, EngineMetrics metrics)
     {
         _model = model;
         _maxActive = Math.Max(1, maxActive);
+        _maxWaiting = Math.Max(1, maxWaiting);
         _metrics = metrics;
         _stage = $"{model.Id}/decoder";
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
@@ -34,9 +37,20 @@ internal sealed class BatchDecoder : IAsyncDisposable
     /// <summary>Sequences in the running batch (holding a cache) right now.</summary>
     public int ActiveCount => Volatile.Read(ref _activeCount);
 
+    /// <summary>Throws <see cref="Batching.QueueFullException"/> (503) when too many sequences already wait to join.</summary>
+    public void EnsureCapacity()
+    {
+        if (Volatile.Read(ref _waiting) >= _maxWaiting)
+        {
+            _metrics.Rejected("queue_full");
+            throw new Batching.QueueFullException(_stage, TimeSpan.FromSeconds(1));
+        }
+    }
+
     public ChannelReader<GenerationUpdate> Submit(PreparedPrompt prompt, SamplingOptions options, CancellationToken cancellationToken)
     {
         var sequence = new ActiveSequence(prompt, options, _model, cancellationToken);
+        Interlocked.Increment(ref _waiting);
         if (!_incoming.Writer.TryWrite(sequence))
         {
             sequence.Fail(new ObjectDisposedException(nameof(BatchDecoder), "The service is shutting down."));
@@ -57,6 +71,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
                 }
                 while (_active.Count < _maxActive && incoming.TryRead(out ActiveSequence? sequence))
                 {
+                    Interlocked.Decrement(ref _waiting);
                     Prefill(sequence);
                 }
                 DropAbandoned();

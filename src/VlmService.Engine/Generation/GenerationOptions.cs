@@ -21,5 +21,8 @@ public sealed record GenerationOptions
     /// <summary>Sequences decoded together per model in one batch; more wait to join.</summary>
     public int MaxConcurrentSequences { get; set; } = 16;
 
+    /// <summary>Sequences waiting to join a model's batch before new requests get 503.</summary>
+    public int MaxWaitingSequences { get; set; } = 64;
+
     public string CaptionPromptFor(string modelId) => CaptionPrompts.GetValueOrDefault(modelId) ?? DefaultCaptionPrompt;
 }

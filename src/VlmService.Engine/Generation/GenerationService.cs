@@ -31,9 +31,11 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         GenerativeModel model = Resolve(request.Model, request.Capability);
+        BatchDecoder decoder = _decoders.GetOrAdd(model.Id, _ => new Lazy<BatchDecoder>(() =>
+            new BatchDecoder(model, options.Value.MaxConcurrentSequences, options.Value.MaxWaitingSequences, metrics))).Value;
+        decoder.EnsureCapacity();
         decoding.Probe(request.Image);
         PreparedPrompt prompt = await decoding.DecodeAsync(request.Image, rgb => model.Prepare(rgb, request.Text, request.DoImageSplitting), cancellationToken).ConfigureAwait(false);
-        BatchDecoder decoder = _decoders.GetOrAdd(model.Id, _ => new Lazy<BatchDecoder>(() => new BatchDecoder(model, options.Value.MaxConcurrentSequences, metrics))).Value;
         ChannelReader<GenerationUpdate> updates = decoder.Submit(prompt, request.Sampling, cancellationToken);
         await foreach (GenerationUpdate update in updates.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {

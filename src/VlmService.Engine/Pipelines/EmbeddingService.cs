@@ -18,6 +18,14 @@ public sealed class EmbeddingService(ModelRegistry registry, ImageDecoding decod
     public async Task<EmbeddingResult> EmbedAsync(string? modelId, IReadOnlyList<EmbedInput> inputs, bool normalize, CancellationToken cancellationToken)
     {
         var model = (DualEncoderModel)registry.Resolve(modelId, Capabilities.Embed);
+        if (inputs.Any(i => i.Image is not null))
+        {
+            model.VisionStage.EnsureCapacity();
+        }
+        if (inputs.Any(i => i.Image is null))
+        {
+            model.TextStage.EnsureCapacity();
+        }
         foreach (EmbedInput input in inputs)
         {
             if (input.Image is { } image)

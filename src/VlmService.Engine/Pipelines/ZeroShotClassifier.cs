@@ -25,6 +25,7 @@ public sealed class ZeroShotClassifier(ModelRegistry registry, EmbeddingService 
         CancellationToken cancellationToken)
     {
         var model = (DualEncoderModel)registry.Resolve(modelId, Capabilities.ZeroShot);
+        model.VisionStage.EnsureCapacity();
         string prompt = template ?? DefaultTemplate;
         Task<float[]> imageEmbedding = embeddings.EmbedImageAsync(model, image, cancellationToken);
         Task<float[]>[] labelEmbeddings = labels.Select(label => LabelEmbeddingAsync(model, Fill(prompt, label), cancellationToken)).ToArray();

@@ -20,6 +20,8 @@ public static class HostExtensions
             .WriteTo.Console(new JsonFormatter(renderMessage: true))
             .CreateLogger();
         builder.Logging.ClearProviders();
+        // Trace and span ids join the request id in every log event's scope properties.
+        builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
         builder.Logging.AddSerilog(logger, dispose: true);
         return builder;
     }

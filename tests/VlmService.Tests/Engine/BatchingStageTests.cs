@@ -103,3 +103,34 @@ public sealed class BatchingStageTests : IAsyncDisposable
         await _services.DisposeAsync();
     }
 }
+
+public sealed class AdmissionTests : IAsyncDisposable
+{
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+
+    [Fact]
+    public async Task A_full_queue_is_refused_before_any_preparation_with_a_retry_hint()
+    {
+        using var release = new ManualResetEventSlim();
+        using var entered = new SemaphoreSlim(0);
+        var metrics = new EngineMetrics(_services.GetRequiredService<IMeterFactory>());
+        await using var stage = new BatchingStage<int, int>("admission", (inputs, stopping) =>
+        {
+            entered.Release();
+            release.Wait(TimeSpan.FromSeconds(10), stopping);
+            return inputs;
+        }, new BatchingOptions { MaxBatchSize = 1, MaxQueueDelay = TimeSpan.Zero, QueueCapacity = 1 }, TimeProvider.System, metrics, NullLogger.Instance);
+        stage.EnsureCapacity();
+        Task<int> running = stage.SubmitAsync(1, CancellationToken.None);
+        Assert.True(await entered.WaitAsync(TimeSpan.FromSeconds(10)));
+        stage.EnsureCapacity();
+        Task<int> queued = stage.SubmitAsync(2, CancellationToken.None);
+        var refused = Assert.Throws<QueueFullException>(stage.EnsureCapacity);
+        Assert.Equal("admission", refused.Stage);
+        release.Set();
+        Assert.Equal(new[] { 1, 2 }, await Task.WhenAll(running, queued).WaitAsync(TimeSpan.FromSeconds(10)));
+        stage.EnsureCapacity();
+    }
+
+    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+}
