@@ -9,7 +9,6 @@ namespace VlmService.Tests.Engine;
 
 public sealed class BatchingStageTests : IAsyncDisposable
 {
-    private static readonly TimeSpan Settle = TimeSpan.FromMilliseconds(100);
     private readonly ManualTimeProvider _time = new();
     private readonly ConcurrentQueue<int[]> _batches = new();
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
@@ -40,7 +39,7 @@ public sealed class BatchingStageTests : IAsyncDisposable
     {
         BatchingStage<int, int> stage = Stage(maxBatch: 8, delay: TimeSpan.FromMilliseconds(5));
         Task<int>[] pending = Enumerable.Range(1, 3).Select(i => stage.SubmitAsync(i, CancellationToken.None)).ToArray();
-        await Task.Delay(Settle);
+        await LoopWaitsOnItsDelay(stage);
         Assert.Empty(_batches);
         _time.Advance(TimeSpan.FromMilliseconds(5));
         int[] results = await Task.WhenAll(pending).WaitAsync(TimeSpan.FromSeconds(10));
@@ -55,13 +54,27 @@ public sealed class BatchingStageTests : IAsyncDisposable
         using var gone = new CancellationTokenSource();
         Task<int> abandoned = stage.SubmitAsync(1, gone.Token);
         Task<int> kept = stage.SubmitAsync(2, CancellationToken.None);
-        await Task.Delay(Settle);
+        await LoopWaitsOnItsDelay(stage);
         await gone.CancelAsync();
         // The loop has taken the first request into the forming batch; it must be dropped when the batch is cut.
         _time.Advance(TimeSpan.FromMilliseconds(5));
         Assert.Equal(20, await kept.WaitAsync(TimeSpan.FromSeconds(10)));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         Assert.DoesNotContain(_batches, b => b.Contains(1));
+    }
+
+    /// <summary>
+    /// Until the loop has read every queued request and armed its delay timer: only then does advancing the
+    /// virtual clock cut one batch holding all of them.
+    /// </summary>
+    private async Task LoopWaitsOnItsDelay(BatchingStage<int, int> stage)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!(stage.QueueDepth == 0 && _time.PendingTimers > 0) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(2);
+        }
+        Assert.True(stage.QueueDepth == 0 && _time.PendingTimers > 0, "the stage loop never started waiting on its delay");
     }
 
     [Fact]
