@@ -18,7 +18,7 @@ public sealed class DualEncoderImageProcessor(ImageProcessorConfig config)
     {
         if (Config.DoResize)
         {
-            (int width, int height) = ResizeTarget(image.Width, image.Height);
+            (int width, int height) = ResizeRules.Target(Config, image.Width, image.Height);
             image = Resampler.Resize(image, width, height, InterpolationFor(Config.Resample));
         }
         if (Config.DoCenterCrop)
@@ -39,8 +39,6 @@ public sealed class DualEncoderImageProcessor(ImageProcessorConfig config)
         Process(image, result);
         return result;
     }
-
-    public (int Width, int Height) ResizeTarget(int sourceWidth, int sourceHeight) => ResizeRules.Target(Config, sourceWidth, sourceHeight);
 
     public static Interpolation InterpolationFor(int resample) => resample switch
     {

@@ -76,10 +76,10 @@ public sealed unsafe class InferenceSession : IDisposable
         return new InferenceSession(Create(model, cpu, useCuda: false), name, ExecutionProviders.Cpu, null);
     }
 
-    private static nint Create(string path, SessionSettings settings, bool useCuda) => Create(path, settings, useCuda, static (options, source) =>
+    private static nint Create(string path, SessionSettings settings, bool useCuda) => Create(settings, useCuda, options =>
     {
         nint session;
-        byte[] pathBytes = Encoding.UTF8.GetBytes((string)source + "\0");
+        byte[] pathBytes = Encoding.UTF8.GetBytes(path + "\0");
         fixed (byte* p = pathBytes)
         {
             OrtApi.Check(OrtApi.CreateSession(OrtEnvironment.Handle, p, options, &session));
@@ -87,18 +87,18 @@ public sealed unsafe class InferenceSession : IDisposable
         return session;
     });
 
-    private static nint Create(byte[] model, SessionSettings settings, bool useCuda) => Create(model, settings, useCuda, static (options, source) =>
+    private static nint Create(byte[] model, SessionSettings settings, bool useCuda) => Create(settings, useCuda, options =>
     {
         nint session;
-        byte[] bytes = (byte[])source;
-        fixed (byte* p = bytes)
+        fixed (byte* p = model)
         {
-            OrtApi.Check(OrtApi.CreateSessionFromArray(OrtEnvironment.Handle, p, (nuint)bytes.Length, options, &session));
+            OrtApi.Check(OrtApi.CreateSessionFromArray(OrtEnvironment.Handle, p, (nuint)model.Length, options, &session));
         }
         return session;
     });
 
-    private static nint Create(object source, SessionSettings settings, bool useCuda, Func<nint, object, nint> open)
+    /// <summary>Builds session options from <paramref name="settings"/>, hands them to <paramref name="open"/>, releases them.</summary>
+    private static nint Create(SessionSettings settings, bool useCuda, Func<nint, nint> open)
     {
         nint options;
         OrtApi.Check(OrtApi.CreateSessionOptions(&options));
@@ -113,7 +113,7 @@ public sealed unsafe class InferenceSession : IDisposable
             {
                 ExecutionProviders.AppendCuda(options, settings.CudaDeviceId);
             }
-            return open(options, source);
+            return open(options);
         }
         finally
         {

@@ -124,7 +124,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
             ImageFeatures.Merge(_model.ImageTokenId, ids, embeds, sessions.EncodeImage(sequence.Prompt, sequence.CancellationToken));
             long[] mask = Enumerable.Repeat(1L, ids.Length).ToArray();
             long[] positions = Enumerable.Range(0, ids.Length).Select(i => (long)i).ToArray();
-            (Tensor<float> logits, KvCache cache) = sessions.Decode(embeds, mask, positions, KvCache.Empty(sessions.Layers, 1), sequence.CancellationToken);
+            (Tensor<float> logits, KvCache cache) = sessions.Decode(embeds, mask, positions, KvCache.Empty(sessions.Layers), sequence.CancellationToken);
             int vocabulary = (int)logits.Shape[2];
             sequence.Cache = cache;
             _metrics.FirstToken(System.Diagnostics.Stopwatch.GetElapsedTime(sequence.LastTokenAt));

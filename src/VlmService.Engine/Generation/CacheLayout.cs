@@ -19,7 +19,7 @@ internal static class CacheLayout
                 Place(caches[b].Values[layer], caches[b].Length, values[layer], b, length, kvHeads, headDim);
             }
         }
-        return new KvCache(keys, values, caches.Count, length);
+        return new KvCache(keys, values, length);
     }
 
     private static void Place(float[] source, int sourceLength, float[] target, int batchIndex, int length, int kvHeads, int headDim)
@@ -42,7 +42,7 @@ internal static class CacheLayout
             keys[layer] = Slice(batch.Keys[layer], batchIndex, start, count, batch.Length, kvHeads, headDim);
             values[layer] = Slice(batch.Values[layer], batchIndex, start, count, batch.Length, kvHeads, headDim);
         }
-        return new KvCache(keys, values, 1, count);
+        return new KvCache(keys, values, count);
     }
 
     private static float[] Slice(float[] source, int batchIndex, int start, int count, int length, int kvHeads, int headDim)

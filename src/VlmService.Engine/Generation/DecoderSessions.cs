@@ -106,7 +106,7 @@ internal sealed class DecoderSessions : IDisposable
             keys[layer] = ((Tensor<float>)outputs[_outputNames[1 + (2 * layer)]]).Data;
             values[layer] = ((Tensor<float>)outputs[_outputNames[2 + (2 * layer)]]).Data;
         }
-        return ((Tensor<float>)outputs["logits"], new KvCache(keys, values, batch, total));
+        return ((Tensor<float>)outputs["logits"], new KvCache(keys, values, total));
     }
 
     public void Dispose()

@@ -32,7 +32,7 @@ internal static class LabelScorer
         DecoderSessions sessions = model.Sessions;
         int p = prompt.Length;
         Tensor<float> promptEmbeds = sessions.EmbedTokens(prompt.Select(i => (long)i).ToArray(), 1, p, cancellationToken);
-        (Tensor<float> promptLogits, KvCache promptCache) = sessions.Decode(promptEmbeds, Ones(p), Range(0, p), KvCache.Empty(sessions.Layers, 1), cancellationToken);
+        (Tensor<float> promptLogits, KvCache promptCache) = sessions.Decode(promptEmbeds, Ones(p), Range(0, p), KvCache.Empty(sessions.Layers), cancellationToken);
         int vocabulary = (int)promptLogits.Shape[2];
         float[] lastPromptLogits = promptLogits.Data.AsSpan((p - 1) * vocabulary, vocabulary).ToArray();
 

@@ -39,9 +39,7 @@ internal sealed class TemplateInterpreter
                     _output.Append(TemplateValues.Render(Evaluate(output.Value)));
                     break;
                 case IfNode branch:
-                    (Expr, List<Node> Body)? taken = branch.Branches.Cast<(Expr Condition, List<Node> Body)?>()
-                        .FirstOrDefault(b => TemplateValues.Truthy(Evaluate(b!.Value.Condition)));
-                    Execute(taken?.Body ?? branch.Else);
+                    Execute(TakenBranch(branch));
                     break;
                 case ForNode loop:
                     ExecuteFor(loop);
@@ -51,6 +49,18 @@ internal sealed class TemplateInterpreter
                     break;
             }
         }
+    }
+
+    private List<Node> TakenBranch(IfNode branch)
+    {
+        foreach ((Expr condition, List<Node> body) in branch.Branches)
+        {
+            if (TemplateValues.Truthy(Evaluate(condition)))
+            {
+                return body;
+            }
+        }
+        return branch.Else;
     }
 
     private void ExecuteFor(ForNode loop)

@@ -8,18 +8,13 @@ namespace VlmService.Infrastructure;
 
 /// <summary>
 /// Maps every failure a request can cause to an RFC 9457 problem response that names the problem.
-/// Only a fault of the service itself is a 500.
+/// Only a fault of the service itself is a 500. (A cancellation after the client went away never gets here:
+/// the exception-handler middleware answers it with 499 before calling handlers.)
 /// </summary>
 internal sealed partial class ProblemExceptionHandler(IProblemDetailsService problems, ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
     {
-        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away; there is no one to answer.
-            context.Response.StatusCode = StatusCodes.Status499ClientClosedRequest;
-            return true;
-        }
         (int status, string title) = exception switch
         {
             RequestValidationException => (StatusCodes.Status400BadRequest, "Invalid request"),

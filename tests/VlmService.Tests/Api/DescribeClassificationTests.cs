@@ -49,7 +49,7 @@ public sealed class DescribeClassificationTests(ModelFolders models)
         long[] ids = [.. prompt.Select(i => (long)i), .. label.Select(i => (long)i)];
         Tensor<float> embeds = sessions.EmbedTokens(ids, 1, ids.Length, CancellationToken.None);
         (Tensor<float> logits, _) = sessions.Decode(embeds, Enumerable.Repeat(1L, ids.Length).ToArray(),
-            Enumerable.Range(0, ids.Length).Select(i => (long)i).ToArray(), KvCache.Empty(sessions.Layers, 1), CancellationToken.None);
+            Enumerable.Range(0, ids.Length).Select(i => (long)i).ToArray(), KvCache.Empty(sessions.Layers), CancellationToken.None);
         int vocabulary = (int)logits.Shape[2];
         double total = 0;
         for (int j = 0; j < label.Length; j++)
