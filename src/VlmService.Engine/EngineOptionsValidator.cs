@@ -19,6 +19,18 @@ internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, 
         {
             errors.Add("Generation:DefaultMaxTokens must be between 1 and Generation:MaxTokensLimit.");
         }
+        if (options.MaxKvCacheBytes < 1)
+        {
+            errors.Add("Generation:MaxKvCacheBytes must be positive.");
+        }
+        if (options.PrefillChunkTokens < 16)
+        {
+            errors.Add("Generation:PrefillChunkTokens must be at least 16.");
+        }
+        if (options.VisionFeatureCacheBytes < 0)
+        {
+            errors.Add("Generation:VisionFeatureCacheBytes must be 0 (off) or more.");
+        }
         if (string.IsNullOrWhiteSpace(options.DefaultCaptionPrompt) || string.IsNullOrWhiteSpace(options.DescribePrompt))
         {
             errors.Add("Generation:DefaultCaptionPrompt and Generation:DescribePrompt must not be empty.");

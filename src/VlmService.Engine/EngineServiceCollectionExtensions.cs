@@ -30,6 +30,7 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<ZeroShotClassifier>();
         services.AddOptions<Generation.GenerationOptions>().BindConfiguration(Generation.GenerationOptions.Section).ValidateOnStart();
         services.AddSingleton<Generation.OrtTensorResizer>();
+        services.AddSingleton<Generation.VisionFeatureCache>();
         services.AddSingleton<Generation.GenerationService>();
         services.AddSingleton<Generation.DescribeClassifier>();
         return services;

@@ -26,6 +26,15 @@ public sealed unsafe class InferenceSession : IDisposable
     /// <summary>The execution provider the session runs on.</summary>
     public string Provider { get; }
 
+    /// <summary>
+    /// Sizes the thread pool that every session without threads of its own shares (0 = one per core). It is fixed
+    /// when the first session is created; false when that already happened with another size.
+    /// </summary>
+    public static bool ConfigureSharedThreads(int threads) => OrtEnvironment.ConfigureSharedThreads(threads);
+
+    /// <summary>Threads of the shared pool (known once the first session exists).</summary>
+    public static int SharedThreads => OrtEnvironment.SharedThreads;
+
     /// <summary>Why CUDA was not used although it was asked for (Auto), or null.</summary>
     public string? ProviderFallbackReason { get; }
 
@@ -104,11 +113,18 @@ public sealed unsafe class InferenceSession : IDisposable
         OrtApi.Check(OrtApi.CreateSessionOptions(&options));
         try
         {
-            OrtApi.Check(OrtApi.SetIntraOpNumThreads(options, settings.IntraOpThreads));
-            OrtApi.Check(OrtApi.SetInterOpNumThreads(options, settings.InterOpThreads));
+            if (settings.IntraOpThreads is { } own)
+            {
+                OrtApi.Check(OrtApi.SetIntraOpNumThreads(options, own));
+                OrtApi.Check(OrtApi.SetInterOpNumThreads(options, 1));
+                // Idle intra-op threads spin by default; on a shared, batched server that burns the cores other stages need.
+                AddConfig(options, "session.intra_op.allow_spinning", "0");
+            }
+            else
+            {
+                OrtApi.Check(OrtApi.DisablePerSessionThreads(options));
+            }
             OrtApi.Check(OrtApi.SetSessionGraphOptimizationLevel(options, settings.GraphOptimizationLevel));
-            // Idle intra-op threads spin by default; on a shared, batched server that burns the cores other stages need.
-            AddConfig(options, "session.intra_op.allow_spinning", "0");
             if (useCuda)
             {
                 ExecutionProviders.AppendCuda(options, settings.CudaDeviceId);

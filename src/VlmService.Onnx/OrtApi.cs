@@ -44,6 +44,14 @@ internal static unsafe class OrtApi
     // Env
     public static delegate* unmanaged<int, byte*, nint*, nint> CreateEnv => (delegate* unmanaged<int, byte*, nint*, nint>)Fn(3);
     public static delegate* unmanaged<nint, void> ReleaseEnv => (delegate* unmanaged<nint, void>)Fn(92);
+    public static delegate* unmanaged<int, byte*, nint, nint*, nint> CreateEnvWithGlobalThreadPools => (delegate* unmanaged<int, byte*, nint, nint*, nint>)Fn(119);
+
+    // Threading options (the shared pool)
+    public static delegate* unmanaged<nint*, nint> CreateThreadingOptions => (delegate* unmanaged<nint*, nint>)Fn(121);
+    public static delegate* unmanaged<nint, void> ReleaseThreadingOptions => (delegate* unmanaged<nint, void>)Fn(122);
+    public static delegate* unmanaged<nint, int, nint> SetGlobalIntraOpNumThreads => (delegate* unmanaged<nint, int, nint>)Fn(147);
+    public static delegate* unmanaged<nint, int, nint> SetGlobalInterOpNumThreads => (delegate* unmanaged<nint, int, nint>)Fn(148);
+    public static delegate* unmanaged<nint, int, nint> SetGlobalSpinControl => (delegate* unmanaged<nint, int, nint>)Fn(149);
 
     // Session
     public static delegate* unmanaged<nint, byte*, nint, nint*, nint> CreateSession => (delegate* unmanaged<nint, byte*, nint, nint*, nint>)Fn(7);
@@ -63,6 +71,7 @@ internal static unsafe class OrtApi
     public static delegate* unmanaged<nint, int, nint> SetSessionGraphOptimizationLevel => (delegate* unmanaged<nint, int, nint>)Fn(23);
     public static delegate* unmanaged<nint, int, nint> SetIntraOpNumThreads => (delegate* unmanaged<nint, int, nint>)Fn(24);
     public static delegate* unmanaged<nint, int, nint> SetInterOpNumThreads => (delegate* unmanaged<nint, int, nint>)Fn(25);
+    public static delegate* unmanaged<nint, nint> DisablePerSessionThreads => (delegate* unmanaged<nint, nint>)Fn(120);
     public static delegate* unmanaged<nint, byte*, byte*, nint> AddSessionConfigEntry => (delegate* unmanaged<nint, byte*, byte*, nint>)Fn(130);
     public static delegate* unmanaged<nint, void> ReleaseSessionOptions => (delegate* unmanaged<nint, void>)Fn(100);
     public static delegate* unmanaged<nint, nint, nint> SessionOptionsAppendExecutionProvider_CUDA_V2 => (delegate* unmanaged<nint, nint, nint>)Fn(204);

@@ -8,13 +8,15 @@ public enum ExecutionProviderKind
     Cuda,
 }
 
-/// <summary>How a session is created: threads planned by the caller, provider choice, optimization.</summary>
+/// <summary>How a session is created: its threads, provider choice, optimization.</summary>
 public sealed record SessionSettings
 {
-    /// <summary>Threads inside one operator; 0 lets ONNX Runtime use every core.</summary>
-    public int IntraOpThreads { get; init; }
-
-    public int InterOpThreads { get; init; } = 1;
+    /// <summary>
+    /// Null: run on the process's shared pool (model sessions, see <see cref="InferenceSession.ConfigureSharedThreads"/>).
+    /// A number: a pool of the session's own; 1 runs every operator on the calling thread (small helper graphs that
+    /// run beside everything else, such as image resizing in the decode slots).
+    /// </summary>
+    public int? IntraOpThreads { get; init; }
 
     public ExecutionProviderKind Provider { get; init; } = ExecutionProviderKind.Auto;
 

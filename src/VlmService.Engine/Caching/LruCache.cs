@@ -1,11 +1,15 @@
 namespace VlmService.Engine.Caching;
 
-/// <summary>A small thread-safe least-recently-used map with a fixed entry count.</summary>
-public sealed class LruCache<TKey, TValue>(int capacity) where TKey : notnull
+/// <summary>
+/// A thread-safe least-recently-used map bounded by total cost: each entry costs <c>cost(value)</c> (1 when no
+/// cost function is given, which bounds the entry count). An entry that alone exceeds the capacity is not kept.
+/// </summary>
+public sealed class LruCache<TKey, TValue>(long capacity, Func<TValue, long>? cost = null) where TKey : notnull
 {
-    private readonly Dictionary<TKey, LinkedListNode<(TKey Key, TValue Value)>> _entries = [];
-    private readonly LinkedList<(TKey Key, TValue Value)> _order = new();
+    private readonly Dictionary<TKey, LinkedListNode<(TKey Key, TValue Value, long Cost)>> _entries = [];
+    private readonly LinkedList<(TKey Key, TValue Value, long Cost)> _order = new();
     private readonly Lock _gate = new();
+    private long _total;
 
     public int Count
     {
@@ -14,6 +18,18 @@ public sealed class LruCache<TKey, TValue>(int capacity) where TKey : notnull
             lock (_gate)
             {
                 return _entries.Count;
+            }
+        }
+    }
+
+    /// <summary>The summed cost of the entries held now.</summary>
+    public long TotalCost
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _total;
             }
         }
     }
@@ -36,18 +52,26 @@ public sealed class LruCache<TKey, TValue>(int capacity) where TKey : notnull
 
     public void Set(TKey key, TValue value)
     {
+        long entryCost = cost?.Invoke(value) ?? 1;
         lock (_gate)
         {
             if (_entries.Remove(key, out var existing))
             {
                 _order.Remove(existing);
+                _total -= existing.Value.Cost;
             }
-            _entries[key] = _order.AddFirst((key, value));
-            while (_entries.Count > capacity)
+            if (entryCost > capacity)
+            {
+                return;
+            }
+            _entries[key] = _order.AddFirst((key, value, entryCost));
+            _total += entryCost;
+            while (_total > capacity)
             {
                 var last = _order.Last!;
                 _order.RemoveLast();
                 _entries.Remove(last.Value.Key);
+                _total -= last.Value.Cost;
             }
         }
     }

@@ -29,4 +29,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Model {ModelId} has no onnx/model.onnx; zero-shot scores use logit_scale_init_value from config.json")]
     public static partial void ScaleFromConfig(ILogger logger, string modelId);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Models:IntraOpThreads {Requested} ignored: the process's shared ONNX Runtime pool already runs {Threads} threads")]
+    public static partial void SharedThreadsFixed(ILogger logger, int requested, int threads);
 }

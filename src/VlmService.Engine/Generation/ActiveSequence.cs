@@ -2,8 +2,8 @@ using System.Threading.Channels;
 
 namespace VlmService.Engine.Generation;
 
-/// <summary>One sequence in the decode batch: its own cache, next position, sampler, text state and output channel.</summary>
-internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions options, GenerativeModel model, CancellationToken cancellationToken)
+/// <summary>One sequence in the decode batch: its own cache, prefill progress, sampler, text state and output channel.</summary>
+internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions options, GenerativeModel model, long reservedBytes, CancellationToken cancellationToken)
 {
     public PreparedPrompt Prompt { get; } = prompt;
 
@@ -17,8 +17,23 @@ internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions opti
 
     public IncrementalDetokenizer Detokenizer { get; } = new(model.Tokenizer, options.Stop);
 
-    /// <summary>Per-layer key/value of this sequence alone: [1, kvHeads, Length, headDim].</summary>
+    /// <summary>KV-cache bytes held for this sequence from admission until it leaves: prompt plus max_tokens.</summary>
+    public long ReservedBytes { get; } = reservedBytes;
+
+    /// <summary>Prompt tokens already through the decoder; the sequence decodes once this reaches the prompt's length.</summary>
+    public int PrefillOffset { get; set; }
+
+    /// <summary>
+    /// Per-layer key/value of this sequence alone: [1, kvHeads, Length, headDim]. Null while the sequence's entries
+    /// live in the decoding batch's shared layout.
+    /// </summary>
     public KvCache? Cache { get; set; }
+
+    /// <summary>Positions in this sequence's cache, wherever the cache lives.</summary>
+    public int CacheLength { get; set; }
+
+    /// <summary>Done (finished, failed or cancelled): its output channel is complete.</summary>
+    public bool IsFinished { get; private set; }
 
     public int Generated { get; set; }
 
@@ -41,6 +56,7 @@ internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions opti
         {
             Output.Writer.TryWrite(new GenerationUpdate(delta + Detokenizer.Flush(), finish, Generated));
             Output.Writer.TryComplete();
+            IsFinished = true;
             Cache = null;
             return true;
         }
@@ -53,6 +69,7 @@ internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions opti
 
     public void Fail(Exception error)
     {
+        IsFinished = true;
         Cache = null;
         Output.Writer.TryComplete(error);
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using VlmService.Engine.Diagnostics;
 using VlmService.Onnx;
@@ -5,51 +6,73 @@ using VlmService.Onnx;
 namespace VlmService.Engine.Generation;
 
 /// <summary>
-/// Iteration-level batching for one model: a single loop admits new sequences between steps (each prefilled on
-/// its own, so its prompt never depends on the batch), then runs every active sequence's next token in one
-/// decoder call. Caches of different lengths are left-padded and the padding masked out; finished or
-/// abandoned sequences leave at once and their caches are dropped.
+/// Iteration-level batching for one model. A single loop, each turn: admits waiting sequences while the limits on
+/// sequences and on KV-cache bytes allow; runs one prefill chunk of the oldest sequence still reading its prompt
+/// (so a long prompt delays the running batch by one chunk per step, never by its whole length); then runs every
+/// decoding sequence's next token in one decoder call. Caches of different lengths are left-padded and the padding
+/// masked out. While the batch keeps its members, each step's output cache is the next step's input as it is;
+/// only a join or a leave re-lays the rows out. Finished or abandoned sequences leave at once and their caches and
+/// reservations are dropped.
+/// Prompts are always cut into the same chunks, so a sequence's output never depends on what else is running.
 /// </summary>
 internal sealed class BatchDecoder : IAsyncDisposable
 {
     private readonly GenerativeModel _model;
-    private readonly int _maxActive;
-    private readonly int _maxWaiting;
-    private int _waiting;
+    private readonly DecoderLimits _limits;
     private readonly EngineMetrics _metrics;
     private readonly string _stage;
+    private readonly long _bytesPerToken;
     private readonly Channel<ActiveSequence> _incoming = Channel.CreateUnbounded<ActiveSequence>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
+    private readonly List<ActiveSequence> _prefilling = [];
     private readonly List<ActiveSequence> _active = [];
+    private KvCache? _batch;
     private readonly Task _loop;
+    private int _waiting;
     private int _activeCount;
+    private long _reservedBytes;
 
-    public BatchDecoder(GenerativeModel model, int maxActive, int maxWaiting, EngineMetrics metrics)
+    public BatchDecoder(GenerativeModel model, DecoderLimits limits, EngineMetrics metrics)
     {
         _model = model;
-        _maxActive = Math.Max(1, maxActive);
-        _maxWaiting = Math.Max(1, maxWaiting);
+        _limits = limits;
         _metrics = metrics;
         _stage = $"{model.Id}/decoder";
+        DecoderSessions sessions = model.Sessions;
+        _bytesPerToken = 2L * sessions.Layers * sessions.KeyValueHeads * sessions.HeadDim * sizeof(float);
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
-    /// <summary>Sequences in the running batch (holding a cache) right now.</summary>
+    /// <summary>Sequences holding a cache (prefilling or decoding) right now.</summary>
     public int ActiveCount => Volatile.Read(ref _activeCount);
+
+    /// <summary>KV-cache bytes reserved by admitted sequences for their prompt and every token they may still generate.</summary>
+    public long ReservedBytes => Interlocked.Read(ref _reservedBytes);
 
     /// <summary>Throws <see cref="Batching.QueueFullException"/> (503) when too many sequences already wait to join.</summary>
     public void EnsureCapacity()
     {
-        if (Volatile.Read(ref _waiting) >= _maxWaiting)
+        if (Volatile.Read(ref _waiting) >= _limits.MaxWaiting)
         {
             _metrics.Rejected("queue_full");
             throw new Batching.QueueFullException(_stage, TimeSpan.FromSeconds(1));
         }
     }
 
+    /// <summary>Bytes of KV cache a prompt of <paramref name="promptTokens"/> needs to generate <paramref name="maxTokens"/> more.</summary>
+    public long CacheBytes(int promptTokens, int maxTokens) => _bytesPerToken * (promptTokens + maxTokens);
+
     public ChannelReader<GenerationUpdate> Submit(PreparedPrompt prompt, SamplingOptions options, CancellationToken cancellationToken)
     {
-        var sequence = new ActiveSequence(prompt, options, _model, cancellationToken);
+        long bytes = CacheBytes(prompt.Ids.Length, options.MaxTokens);
+        if (bytes > _limits.MaxCacheBytes)
+        {
+            _metrics.Rejected("cache_budget");
+            throw new CacheBudgetExceededException(
+                $"A {prompt.Ids.Length}-token prompt with max_tokens {options.MaxTokens} needs {bytes >> 20} MiB of KV cache; " +
+                $"this model's budget (Generation:MaxKvCacheBytes) is {_limits.MaxCacheBytes >> 20} MiB. Lower max_tokens or send a smaller image.");
+        }
+        var sequence = new ActiveSequence(prompt, options, _model, bytes, cancellationToken);
         Interlocked.Increment(ref _waiting);
         if (!_incoming.Writer.TryWrite(sequence))
         {
@@ -65,21 +88,22 @@ internal sealed class BatchDecoder : IAsyncDisposable
         {
             while (true)
             {
-                if (_active.Count == 0 && !await incoming.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+                if (_active.Count == 0 && _prefilling.Count == 0 && !await incoming.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
                 {
                     return;
                 }
-                while (_active.Count < _maxActive && incoming.TryRead(out ActiveSequence? sequence))
+                Admit(incoming);
+                DropAbandoned(_prefilling);
+                DropAbandoned(_active);
+                if (_prefilling.Count > 0)
                 {
-                    Interlocked.Decrement(ref _waiting);
-                    Prefill(sequence);
+                    PrefillChunk(_prefilling[0]);
                 }
-                DropAbandoned();
                 if (_active.Count > 0)
                 {
                     Step();
                 }
-                Volatile.Write(ref _activeCount, _active.Count);
+                Volatile.Write(ref _activeCount, _active.Count + _prefilling.Count);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
@@ -88,6 +112,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
         finally
         {
             var shutdown = new ObjectDisposedException(nameof(BatchDecoder), "The service is shutting down.");
+            _prefilling.ForEach(s => s.Fail(shutdown));
             _active.ForEach(s => s.Fail(shutdown));
             _metrics.ActiveSequencesChanged(-_active.Count);
             while (incoming.TryRead(out ActiveSequence? left))
@@ -97,95 +122,183 @@ internal sealed class BatchDecoder : IAsyncDisposable
         }
     }
 
-    private void DropAbandoned()
+    /// <summary>Oldest first; a sequence that does not fit yet waits (and holds back the ones behind it, so none starves).</summary>
+    private void Admit(ChannelReader<ActiveSequence> incoming)
     {
-        foreach (ActiveSequence sequence in _active.Where(s => s.CancellationToken.IsCancellationRequested).ToList())
+        while (_active.Count + _prefilling.Count < _limits.MaxActive && incoming.TryPeek(out ActiveSequence? next)
+            && ReservedBytes + next.ReservedBytes <= _limits.MaxCacheBytes)
         {
+            incoming.TryRead(out _);
+            Interlocked.Decrement(ref _waiting);
+            if (next.CancellationToken.IsCancellationRequested)
+            {
+                next.Fail(new OperationCanceledException(next.CancellationToken));
+                _metrics.Rejected("cancelled");
+                continue;
+            }
+            Interlocked.Add(ref _reservedBytes, next.ReservedBytes);
+            _prefilling.Add(next);
+        }
+    }
+
+    private void Leave(ActiveSequence sequence) => Interlocked.Add(ref _reservedBytes, -sequence.ReservedBytes);
+
+    private void DropAbandoned(List<ActiveSequence> sequences)
+    {
+        if (ReferenceEquals(sequences, _active) && _active.Any(s => s.CancellationToken.IsCancellationRequested))
+        {
+            Unbatch();
+        }
+        for (int i = sequences.Count - 1; i >= 0; i--)
+        {
+            ActiveSequence sequence = sequences[i];
+            if (!sequence.CancellationToken.IsCancellationRequested)
+            {
+                continue;
+            }
             sequence.Fail(new OperationCanceledException(sequence.CancellationToken));
-            _active.Remove(sequence);
-            _metrics.ActiveSequencesChanged(-1);
+            sequences.RemoveAt(i);
+            Leave(sequence);
+            if (ReferenceEquals(sequences, _active))
+            {
+                _metrics.ActiveSequencesChanged(-1);
+            }
             _metrics.Rejected("cancelled");
         }
     }
 
-    /// <summary>The prompt alone through embed → image merge → decoder; the first token is chosen here.</summary>
-    private void Prefill(ActiveSequence sequence)
+    /// <summary>
+    /// The next <see cref="DecoderLimits.PrefillChunkTokens"/> prompt tokens through embed → merge of their image
+    /// features → decoder over the sequence's cache so far. After the last chunk the first token is chosen and the
+    /// sequence joins the decoding batch.
+    /// </summary>
+    private void PrefillChunk(ActiveSequence sequence)
     {
-        if (sequence.CancellationToken.IsCancellationRequested)
-        {
-            sequence.Fail(new OperationCanceledException(sequence.CancellationToken));
-            return;
-        }
         try
         {
             DecoderSessions sessions = _model.Sessions;
             int[] ids = sequence.Prompt.Ids;
-            Tensor<float> embeds = sessions.EmbedTokens(ids.Select(i => (long)i).ToArray(), 1, ids.Length, sequence.CancellationToken);
-            ImageFeatures.Merge(_model.ImageTokenId, ids, embeds, sessions.EncodeImage(sequence.Prompt, sequence.CancellationToken));
-            long[] mask = Enumerable.Repeat(1L, ids.Length).ToArray();
-            long[] positions = Enumerable.Range(0, ids.Length).Select(i => (long)i).ToArray();
-            (Tensor<float> logits, KvCache cache) = sessions.Decode(embeds, mask, positions, KvCache.Empty(sessions.Layers), sequence.CancellationToken);
-            int vocabulary = (int)logits.Shape[2];
+            int start = sequence.PrefillOffset;
+            int count = Math.Min(_limits.PrefillChunkTokens, ids.Length - start);
+            long[] chunk = ids.AsSpan(start, count).ToArray().Select(i => (long)i).ToArray();
+            Tensor<float> embeds = sessions.EmbedTokens(chunk, 1, count, sequence.CancellationToken);
+            ImageFeatures.Merge(_model.ImageTokenId, ids, start, embeds, sequence.Prompt.Image.Features);
+            long[] mask = Enumerable.Repeat(1L, start + count).ToArray();
+            long[] positions = Enumerable.Range(start, count).Select(i => (long)i).ToArray();
+            _metrics.BatchExecuted($"{_model.Id}/prefill", 1);
+            (Tensor<float> logits, KvCache cache) = sessions.Decode(embeds, mask, positions, sequence.Cache ?? KvCache.Empty(sessions.Layers), sequence.CancellationToken);
             sequence.Cache = cache;
-            _metrics.FirstToken(System.Diagnostics.Stopwatch.GetElapsedTime(sequence.LastTokenAt));
-            sequence.LastTokenAt = System.Diagnostics.Stopwatch.GetTimestamp();
-            if (!sequence.Advance(logits.Data.AsSpan((ids.Length - 1) * vocabulary, vocabulary), _model.Generation.EosTokenIds))
+            sequence.CacheLength = cache.Length;
+            sequence.PrefillOffset = start + count;
+            if (sequence.PrefillOffset < ids.Length)
             {
-                _active.Add(sequence);
-                _metrics.ActiveSequencesChanged(1);
+                return;
             }
+            _prefilling.Remove(sequence);
+            int vocabulary = (int)logits.Shape[2];
+            _metrics.FirstToken(Stopwatch.GetElapsedTime(sequence.LastTokenAt));
+            sequence.LastTokenAt = Stopwatch.GetTimestamp();
+            if (sequence.Advance(logits.Data.AsSpan((count - 1) * vocabulary, vocabulary), _model.Generation.EosTokenIds))
+            {
+                Leave(sequence);
+                return;
+            }
+            Unbatch();
+            _active.Add(sequence);
+            _metrics.ActiveSequencesChanged(1);
         }
         catch (Exception ex)
         {
+            _prefilling.Remove(sequence);
+            Leave(sequence);
             sequence.Fail(ex);
         }
     }
 
-    /// <summary>One token for every active sequence in a single decoder call.</summary>
+    /// <summary>One token for every decoding sequence in a single decoder call.</summary>
     private void Step()
     {
         DecoderSessions sessions = _model.Sessions;
         int batch = _active.Count;
-        int longest = _active.Max(s => s.Cache!.Length);
+        if (_batch is null)
+        {
+            _batch = CacheLayout.LeftPad(_active.Select(s => s.Cache!).ToList(), _active.Max(s => s.CacheLength), sessions.KeyValueHeads, sessions.HeadDim);
+            _active.ForEach(s => s.Cache = null);
+        }
+        int longest = _batch.Length;
         long[] tokens = _active.Select(s => (long)s.LastToken).ToArray();
-        long[] positions = _active.Select(s => (long)s.Cache!.Length).ToArray();
+        long[] positions = _active.Select(s => (long)s.CacheLength).ToArray();
         var mask = new long[batch * (longest + 1)];
         for (int b = 0; b < batch; b++)
         {
-            int padding = longest - _active[b].Cache!.Length;
+            int padding = longest - _active[b].CacheLength;
             Array.Fill(mask, 1L, (b * (longest + 1)) + padding, longest + 1 - padding);
         }
         _metrics.BatchExecuted(_stage, batch);
-        KvCache past = CacheLayout.LeftPad(_active.Select(s => s.Cache!).ToList(), longest, sessions.KeyValueHeads, sessions.HeadDim);
         Tensor<float> logits;
-        KvCache present;
         try
         {
             Tensor<float> embeds = sessions.EmbedTokens(tokens, batch, 1, _stopping.Token);
-            (logits, present) = sessions.Decode(embeds, mask, positions, past, _stopping.Token);
+            (logits, _batch) = sessions.Decode(embeds, mask, positions, _batch, _stopping.Token);
         }
         catch (Exception ex) when (!_stopping.IsCancellationRequested)
         {
             // A failed step fails the sequences in it; the loop goes on serving new ones.
-            _active.ForEach(s => s.Fail(ex));
+            foreach (ActiveSequence sequence in _active)
+            {
+                sequence.Fail(ex);
+                Leave(sequence);
+            }
             _metrics.ActiveSequencesChanged(-_active.Count);
             _active.Clear();
+            _batch = null;
             return;
         }
         int vocabulary = (int)logits.Shape[2];
-        for (int b = batch - 1; b >= 0; b--)
+        var finished = new List<int>();
+        for (int b = 0; b < batch; b++)
         {
             ActiveSequence sequence = _active[b];
-            int own = sequence.Cache!.Length + 1;
-            _metrics.NextToken(System.Diagnostics.Stopwatch.GetElapsedTime(sequence.LastTokenAt));
-            sequence.LastTokenAt = System.Diagnostics.Stopwatch.GetTimestamp();
-            sequence.Cache = CacheLayout.Take(present, b, longest + 1 - own, own, sessions.KeyValueHeads, sessions.HeadDim);
+            sequence.CacheLength++;
+            _metrics.NextToken(Stopwatch.GetElapsedTime(sequence.LastTokenAt));
+            sequence.LastTokenAt = Stopwatch.GetTimestamp();
             if (sequence.Advance(logits.Data.AsSpan(b * vocabulary, vocabulary), _model.Generation.EosTokenIds))
             {
-                _active.RemoveAt(b);
-                _metrics.ActiveSequencesChanged(-1);
+                finished.Add(b);
             }
         }
+        if (finished.Count == 0)
+        {
+            return;
+        }
+        Unbatch();
+        for (int i = finished.Count - 1; i >= 0; i--)
+        {
+            ActiveSequence sequence = _active[finished[i]];
+            sequence.Cache = null;
+            _active.RemoveAt(finished[i]);
+            Leave(sequence);
+            _metrics.ActiveSequencesChanged(-1);
+        }
+    }
+
+    /// <summary>Gives every decoding sequence its own cache back from the batch layout, before the membership changes.</summary>
+    private void Unbatch()
+    {
+        if (_batch is null)
+        {
+            return;
+        }
+        DecoderSessions sessions = _model.Sessions;
+        for (int b = 0; b < _active.Count; b++)
+        {
+            ActiveSequence sequence = _active[b];
+            if (!sequence.IsFinished)
+            {
+                sequence.Cache = CacheLayout.Take(_batch, b, _batch.Length - sequence.CacheLength, sequence.CacheLength, sessions.KeyValueHeads, sessions.HeadDim);
+            }
+        }
+        _batch = null;
     }
 
     public async ValueTask DisposeAsync()
@@ -195,4 +308,21 @@ internal sealed class BatchDecoder : IAsyncDisposable
         await _loop.ConfigureAwait(false);
         _stopping.Dispose();
     }
+}
+
+/// <summary>A batch decoder's limits: sequences holding a cache, sequences waiting, KV-cache bytes, prefill chunk length.</summary>
+internal sealed record DecoderLimits(int MaxActive, int MaxWaiting, long MaxCacheBytes, int PrefillChunkTokens)
+{
+    public static DecoderLimits From(GenerationOptions options) =>
+        new(options.MaxConcurrentSequences, options.MaxWaitingSequences, options.MaxKvCacheBytes, options.PrefillChunkTokens);
+}
+
+/// <summary>A request whose prompt and max_tokens could never fit the model's KV-cache budget (422).</summary>
+public sealed class CacheBudgetExceededException : Exception
+{
+    public CacheBudgetExceededException(string message) : base(message) { }
+
+    public CacheBudgetExceededException() : base("The request needs more KV cache than the model's budget.") { }
+
+    public CacheBudgetExceededException(string message, Exception innerException) : base(message, innerException) { }
 }

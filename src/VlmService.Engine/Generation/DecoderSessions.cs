@@ -24,6 +24,7 @@ internal sealed class DecoderSessions : IDisposable
         _pastNames = Enumerable.Range(0, Layers).SelectMany(i => new[] { $"past_key_values.{i}.key", $"past_key_values.{i}.value" }).ToArray();
         _outputNames = ["logits", .. Enumerable.Range(0, Layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" })];
         VisionTakesMask = vision.HasInput("pixel_attention_mask");
+        PixelsHaveViewAxis = vision.Input("pixel_values").Dimensions.Length == 5;
     }
 
     public InferenceSession Embed { get; }
@@ -41,6 +42,9 @@ internal sealed class DecoderSessions : IDisposable
     public bool HasPositionIds { get; }
 
     public bool VisionTakesMask { get; }
+
+    /// <summary>Idefics3's pixel_values is [batch, views, 3, h, w]; LLaVA's is [batch, 3, h, w].</summary>
+    public bool PixelsHaveViewAxis { get; }
 
     public string Provider => Decoder.Provider;
 
@@ -67,15 +71,47 @@ internal sealed class DecoderSessions : IDisposable
     public Tensor<float> EmbedTokens(long[] ids, int batch, int length, CancellationToken cancellationToken) =>
         (Tensor<float>)Embed.Run([new("input_ids", new Tensor<long>(ids, batch, length))], ["inputs_embeds"], cancellationToken)["inputs_embeds"];
 
-    /// <summary>image_features for the prompt's pixels, flattened to [tokens, hidden].</summary>
-    public Tensor<float> EncodeImage(PreparedPrompt prompt, CancellationToken cancellationToken)
+    /// <summary>
+    /// Features for several images in one vision-encoder call. Idefics3 takes every view of every image as
+    /// [1, views, 3, h, w] (each view is encoded on its own, so stacking requests changes nothing); LLaVA takes
+    /// [images, 3, h, w]. The output rows come back in input order and are cut per image.
+    /// </summary>
+    public IReadOnlyList<float[]> EncodeImages(IReadOnlyList<ProcessedImage> images, CancellationToken cancellationToken)
     {
-        var inputs = new List<KeyValuePair<string, ITensor>> { new("pixel_values", prompt.Pixels) };
-        if (VisionTakesMask && prompt.PixelMask is not null)
+        ProcessedImage first = images[0];
+        if (images.Any(i => i.Height != first.Height || i.Width != first.Width))
         {
-            inputs.Add(new("pixel_attention_mask", prompt.PixelMask));
+            return images.SelectMany(i => EncodeImages([i], cancellationToken)).ToList();
         }
-        return (Tensor<float>)Vision.Run(inputs, ["image_features"], cancellationToken)["image_features"];
+        int views = images.Sum(i => i.Views);
+        int plane = 3 * first.Height * first.Width;
+        var pixels = new float[views * plane];
+        int offset = 0;
+        foreach (ProcessedImage image in images)
+        {
+            image.Pixels.CopyTo(pixels, offset);
+            offset += image.Pixels.Length;
+        }
+        long[] shape = PixelsHaveViewAxis
+            ? [1, views, 3, first.Height, first.Width]
+            : [views, 3, first.Height, first.Width];
+        var inputs = new List<KeyValuePair<string, ITensor>> { new("pixel_values", new Tensor<float>(pixels, shape)) };
+        if (VisionTakesMask)
+        {
+            var mask = new bool[views * first.Height * first.Width];
+            Array.Fill(mask, true);
+            inputs.Add(new("pixel_attention_mask", new Tensor<bool>(mask, 1, views, first.Height, first.Width)));
+        }
+        float[] features = ((Tensor<float>)Vision.Run(inputs, ["image_features"], cancellationToken)["image_features"]).Data;
+        int rowWidth = features.Length / images.Sum(i => i.Layout.FeatureRows);
+        var result = new List<float[]>(images.Count);
+        offset = 0;
+        foreach (ProcessedImage image in images)
+        {
+            result.Add(features.AsSpan(offset, image.Layout.FeatureRows * rowWidth).ToArray());
+            offset += image.Layout.FeatureRows * rowWidth;
+        }
+        return result;
     }
 
     /// <summary>One decoder pass: logits for every input position and the grown cache.</summary>

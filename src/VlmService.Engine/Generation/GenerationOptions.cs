@@ -24,5 +24,17 @@ public sealed record GenerationOptions
     /// <summary>Sequences waiting to join a model's batch before new requests get 503.</summary>
     public int MaxWaitingSequences { get; set; } = 64;
 
+    /// <summary>
+    /// KV-cache bytes per model that admitted sequences may reserve (prompt + max_tokens each); a sequence that
+    /// does not fit waits, one that could never fit gets 422.
+    /// </summary>
+    public long MaxKvCacheBytes { get; set; } = 4L << 30;
+
+    /// <summary>Prompt tokens per prefill pass; between passes the running batch decodes a token.</summary>
+    public int PrefillChunkTokens { get; set; } = 512;
+
+    /// <summary>Bytes of vision features kept for follow-up questions about the same image; 0 turns the cache off.</summary>
+    public long VisionFeatureCacheBytes { get; set; } = 256L << 20;
+
     public string CaptionPromptFor(string modelId) => CaptionPrompts.GetValueOrDefault(modelId) ?? DefaultCaptionPrompt;
 }

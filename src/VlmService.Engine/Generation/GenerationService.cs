@@ -14,28 +14,40 @@ public sealed record GenerationRequest(string? Model, string Capability, byte[] 
 public sealed record GenerationUsage(int PromptTokens, int ImageTokens, int CompletionTokens);
 
 /// <summary>
-/// Runs generation requests: decoding and prompt building on the decode slots, then the model's batch decoder
-/// (up to <see cref="GenerationOptions.MaxConcurrentSequences"/> sequences per step), streaming text pieces as
-/// they form. A caller that goes away leaves the batch at the next step.
+/// Runs generation requests: the image's features come from the feature cache or from decoding on the decode
+/// slots and the model's batched vision stage; then the model's batch decoder (up to
+/// <see cref="GenerationOptions.MaxConcurrentSequences"/> sequences per step) streams text pieces as they form.
+/// A caller that goes away leaves the batch at the next step.
 /// </summary>
-public sealed class GenerationService(ModelRegistry registry, ImageDecoding decoding, EngineMetrics metrics, IOptions<GenerationOptions> options) : IAsyncDisposable
+public sealed class GenerationService(ModelRegistry registry, ImageDecoding decoding, VisionFeatureCache features, EngineMetrics metrics,
+    IOptions<GenerationOptions> options) : IAsyncDisposable
 {
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<BatchDecoder>> _decoders = new(StringComparer.Ordinal);
 
     /// <summary>Sequences being decoded across all models.</summary>
     public int ActiveSequences => _decoders.Values.Where(d => d.IsValueCreated).Sum(d => d.Value.ActiveCount);
 
+    /// <summary>KV-cache bytes reserved by admitted sequences across all models.</summary>
+    public long ReservedCacheBytes => _decoders.Values.Where(d => d.IsValueCreated).Sum(d => d.Value.ReservedBytes);
+
     public GenerativeModel Resolve(string? modelId, string capability) => (GenerativeModel)registry.Resolve(modelId, capability);
+
+    /// <summary>KV-cache bytes one token of one sequence takes in this model (what admission counts).</summary>
+    public long CacheBytesPerToken(string modelId) => DecoderFor(Resolve(modelId, Capabilities.Vqa)).CacheBytes(1, 0);
+
+    private BatchDecoder DecoderFor(GenerativeModel model) => _decoders.GetOrAdd(model.Id, _ => new Lazy<BatchDecoder>(() =>
+        new BatchDecoder(model, DecoderLimits.From(options.Value), metrics))).Value;
 
     public async IAsyncEnumerable<(GenerationUpdate Update, GenerationUsage? Usage)> GenerateAsync(GenerationRequest request,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         GenerativeModel model = Resolve(request.Model, request.Capability);
-        BatchDecoder decoder = _decoders.GetOrAdd(model.Id, _ => new Lazy<BatchDecoder>(() =>
-            new BatchDecoder(model, options.Value.MaxConcurrentSequences, options.Value.MaxWaitingSequences, metrics))).Value;
+        BatchDecoder decoder = DecoderFor(model);
         decoder.EnsureCapacity();
         decoding.Probe(request.Image);
-        PreparedPrompt prompt = await decoding.DecodeAsync(request.Image, rgb => model.Prepare(rgb, request.Text, request.DoImageSplitting), cancellationToken).ConfigureAwait(false);
+        EncodedImage image = await EncodeImageAsync(model, request.Image, request.DoImageSplitting, cancellationToken).ConfigureAwait(false);
+        var prompt = new PreparedPrompt(model.BuildPrompt(request.Text, image.Layout), image);
+        ImageFeatures.EnsureMatches(model.ImageTokenId, prompt.Ids, image);
         ChannelReader<GenerationUpdate> updates = decoder.Submit(prompt, request.Sampling, cancellationToken);
         await foreach (GenerationUpdate update in updates.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -43,6 +55,21 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
                 : new GenerationUsage(prompt.Ids.Length, prompt.ImageTokens, update.CompletionTokens);
             yield return (update, usage);
         }
+    }
+
+    private async Task<EncodedImage> EncodeImageAsync(GenerativeModel model, byte[] bytes, bool? doImageSplitting, CancellationToken cancellationToken)
+    {
+        string key = VisionFeatureCache.Key(model.Id, model.SplitsImage(doImageSplitting), bytes);
+        if (features.TryGet(key, out EncodedImage cached))
+        {
+            return cached;
+        }
+        model.VisionStage.EnsureCapacity();
+        ProcessedImage processed = await decoding.DecodeAsync(bytes, rgb => model.ProcessImage(rgb, doImageSplitting), cancellationToken).ConfigureAwait(false);
+        float[] rows = await model.VisionStage.SubmitAsync(processed, cancellationToken).ConfigureAwait(false);
+        var encoded = new EncodedImage(processed.Layout, rows);
+        features.Add(key, encoded);
+        return encoded;
     }
 
     /// <summary>Runs to the end and returns the whole text.</summary>

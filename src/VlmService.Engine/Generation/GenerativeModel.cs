@@ -1,4 +1,7 @@
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using VlmService.Engine.Batching;
+using VlmService.Engine.Diagnostics;
 using VlmService.Engine.Models;
 using VlmService.Imaging;
 using VlmService.Onnx;
@@ -7,12 +10,16 @@ using VlmService.Text.Templates;
 
 namespace VlmService.Engine.Generation;
 
-/// <summary>A prompt ready for the decoder: token ids and the pixel tensor its image tokens stand for.</summary>
-public sealed record PreparedPrompt(int[] Ids, ITensor Pixels, ITensor? PixelMask, int ImageTokens);
+/// <summary>A prompt ready for the decoder: token ids and the vision features its image tokens stand for.</summary>
+public sealed record PreparedPrompt(int[] Ids, EncodedImage Image)
+{
+    public int ImageTokens => Image.Layout.FeatureRows;
+}
 
 /// <summary>
 /// An image-text-to-text model (Idefics3/SmolVLM or LLaVA): embed_tokens, vision_encoder and
-/// decoder_model_merged sessions, its tokenizer and chat template, and its image processor.
+/// decoder_model_merged sessions, its tokenizer and chat template, and its image processor. Images of
+/// concurrent requests are encoded together by the vision stage; text decoding is the batch decoder's.
 /// </summary>
 public sealed class GenerativeModel : ILoadedModel
 {
@@ -24,7 +31,8 @@ public sealed class GenerativeModel : ILoadedModel
     private readonly int _llavaAdditionalTokens;
 
     private GenerativeModel(string id, string family, string folder, bool isDemo, Tokenizer tokenizer, ChatTemplate template, DecoderSessions sessions,
-        GenerationConfig generation, int imageTokenId, JsonNode processorConfig, ImageProcessorConfig imageConfig, ITensorResizer resizer)
+        GenerationConfig generation, int imageTokenId, JsonNode processorConfig, ImageProcessorConfig imageConfig, ITensorResizer resizer,
+        BatchingOptions batching, TimeProvider time, EngineMetrics metrics, ILogger logger)
     {
         Id = id;
         Family = family;
@@ -47,6 +55,7 @@ public sealed class GenerativeModel : ILoadedModel
             _llavaPatchSize = processorConfig["patch_size"]?.GetValue<int>() ?? throw new InvalidDataException("processor_config.json has no patch_size.");
             _llavaAdditionalTokens = processorConfig["num_additional_image_tokens"]?.GetValue<int>() ?? 0;
         }
+        VisionStage = new BatchingStage<ProcessedImage, float[]>($"{id}/vision_encoder", sessions.EncodeImages, batching, time, metrics, logger);
     }
 
     public string Id { get; }
@@ -72,9 +81,13 @@ public sealed class GenerativeModel : ILoadedModel
 
     public int ImageTokenId { get; }
 
+    /// <summary>The vision encoder behind its batching queue: processed images in, feature rows out.</summary>
+    public BatchingStage<ProcessedImage, float[]> VisionStage { get; }
+
     public string ImageTokenText => Family == GenerativeFamilies.Idefics3 ? PromptBuilder.ImageToken : _llavaImageToken;
 
-    public static GenerativeModel Load(string id, string family, string folder, bool isDemo, SessionSettings settings, ITensorResizer resizer)
+    public static GenerativeModel Load(string id, string family, string folder, bool isDemo, SessionSettings settings, ITensorResizer resizer,
+        BatchingOptions batching, TimeProvider time, EngineMetrics metrics, ILogger logger)
     {
         JsonNode config = ReadJson(folder, "config.json")!;
         JsonNode processorConfig = ReadJson(folder, "processor_config.json")
@@ -85,7 +98,8 @@ public sealed class GenerativeModel : ILoadedModel
             ?? throw new InvalidDataException("config.json has no image_token_id / image_token_index.");
         var imageConfig = ImageProcessorConfig.FromFile(Path.Combine(folder, "preprocessor_config.json"));
         var sessions = DecoderSessions.Open(folder, settings);
-        return new GenerativeModel(id, family, folder, isDemo, tokenizer, template, sessions, GenerationConfig.FromFolder(folder), imageTokenId, processorConfig, imageConfig, resizer);
+        return new GenerativeModel(id, family, folder, isDemo, tokenizer, template, sessions, GenerationConfig.FromFolder(folder), imageTokenId, processorConfig, imageConfig, resizer,
+            batching, time, metrics, logger);
     }
 
     private static JsonNode? ReadJson(string folder, string name)
@@ -94,31 +108,41 @@ public sealed class GenerativeModel : ILoadedModel
         return File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path)) : null;
     }
 
-    /// <summary>Processes the image and builds the prompt around <paramref name="text"/> (CPU work, done off the decode loop).</summary>
-    public PreparedPrompt Prepare(RgbImage image, string text, bool? doImageSplitting)
+    /// <summary>
+    /// The splitting choice that actually applies: Idefics3 follows the request or the processor's default;
+    /// LLaVA never splits. Part of the feature-cache key, so "unset" and its explicit default share entries.
+    /// </summary>
+    public bool SplitsImage(bool? requested) => _idefics3 is not null && (requested ?? _idefics3.Config.DoImageSplitting);
+
+    /// <summary>Pixels for the vision encoder and the tile layout the prompt must describe (CPU work, off every loop).</summary>
+    public ProcessedImage ProcessImage(RgbImage image, bool? doImageSplitting)
     {
-        string prompt = PromptBuilder.Render(Template, text);
         if (_idefics3 is not null)
         {
             ImageTiles tiles = _idefics3.Process(image, doImageSplitting);
-            string expanded = PromptBuilder.ExpandIdefics3(prompt, tiles, _imageSeqLen);
-            int size = tiles.TileSize;
-            var mask = new bool[tiles.Count * size * size];
-            Array.Fill(mask, true);
-            return new PreparedPrompt([.. Tokenizer.Encode(expanded).Ids], new Tensor<float>(tiles.Pixels, 1, tiles.Count, 3, size, size),
-                new Tensor<bool>(mask, 1, tiles.Count, size, size), tiles.Count * _imageSeqLen);
+            return new ProcessedImage(tiles.Pixels, tiles.Count, tiles.TileSize, tiles.TileSize,
+                new ImageLayout(tiles.Rows, tiles.Cols, tiles.Count, tiles.Count * _imageSeqLen));
         }
         float[] pixels = _llavaProcessor!.Process(image);
         (int height, int width) = _llavaProcessor.OutputSize;
         int count = ((height / _llavaPatchSize) * (width / _llavaPatchSize)) + _llavaAdditionalTokens;
-        string llavaPrompt = PromptBuilder.ExpandLlava(prompt, _llavaImageToken, count);
-        return new PreparedPrompt([.. Tokenizer.Encode(llavaPrompt).Ids], new Tensor<float>(pixels, 1, 3, height, width), null, count);
+        return new ProcessedImage(pixels, 1, height, width, new ImageLayout(0, 0, 1, count));
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>The chat prompt around <paramref name="text"/> with the image expanded to its feature tokens.</summary>
+    public int[] BuildPrompt(string text, ImageLayout layout)
     {
+        string prompt = PromptBuilder.Render(Template, text);
+        string expanded = _idefics3 is not null
+            ? PromptBuilder.ExpandIdefics3(prompt, layout.Rows, layout.Cols, _imageSeqLen)
+            : PromptBuilder.ExpandLlava(prompt, _llavaImageToken, layout.FeatureRows);
+        return [.. Tokenizer.Encode(expanded).Ids];
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await VisionStage.DisposeAsync().ConfigureAwait(false);
         Sessions.Dispose();
-        return ValueTask.CompletedTask;
     }
 }
 

@@ -26,19 +26,19 @@ public static class PromptBuilder
     }
 
     /// <summary>Idefics3: every <c>&lt;image&gt;</c> becomes the tile grid's token string (row/col markers, then the global view).</summary>
-    public static string ExpandIdefics3(string prompt, ImageTiles tiles, int imageSeqLen)
+    public static string ExpandIdefics3(string prompt, int rows, int cols, int imageSeqLen)
     {
         string image = string.Concat(Enumerable.Repeat(ImageToken, imageSeqLen));
         var expansion = new StringBuilder();
-        if (tiles.Rows == 0 && tiles.Cols == 0)
+        if (rows == 0 && cols == 0)
         {
             expansion.Append(FakeToken).Append(GlobalImageToken).Append(image).Append(FakeToken);
         }
         else
         {
-            for (int r = 1; r <= tiles.Rows; r++)
+            for (int r = 1; r <= rows; r++)
             {
-                for (int c = 1; c <= tiles.Cols; c++)
+                for (int c = 1; c <= cols; c++)
                 {
                     expansion.Append(FakeToken).Append($"<row_{r}_col_{c}>").Append(image);
                 }

@@ -30,6 +30,10 @@ internal sealed class ModelLoader(
     {
         try
         {
+            if (!Onnx.InferenceSession.ConfigureSharedThreads(models.Value.IntraOpThreads))
+            {
+                EngineLog.SharedThreadsFixed(_logger, models.Value.IntraOpThreads, Onnx.InferenceSession.SharedThreads);
+            }
             string root = models.Value.Root ?? DemoModels.Ensure(models.Value.DemoCache);
             if (models.Value.Root is null)
             {
@@ -70,7 +74,6 @@ internal sealed class ModelLoader(
             {
                 Provider = models.Value.Provider,
                 CudaDeviceId = models.Value.CudaDeviceId,
-                IntraOpThreads = models.Value.IntraOpThreads,
             };
             ILoadedModel model;
             if (ModelFamilies.IsDualEncoder(modelType))
@@ -81,7 +84,8 @@ internal sealed class ModelLoader(
             }
             else if (Generation.GenerativeFamilies.IsGenerative(modelType))
             {
-                model = Generation.GenerativeModel.Load(id, Generation.GenerativeFamilies.Normalize(modelType), folder, isDemo, settings, resizer);
+                model = Generation.GenerativeModel.Load(id, Generation.GenerativeFamilies.Normalize(modelType), folder, isDemo, settings, resizer,
+                    batching.Value, time, metrics, _logger);
             }
             else
             {

@@ -17,7 +17,10 @@ public sealed record ModelsOptions
 
     public int CudaDeviceId { get; set; }
 
-    /// <summary>Threads inside one ONNX operator per session; 0 = ONNX Runtime's default (all cores).</summary>
+    /// <summary>
+    /// Threads of the one pool all model sessions share (0 = one per core). Stages that run at the same time split
+    /// these threads rather than each bringing a pool of its own.
+    /// </summary>
     public int IntraOpThreads { get; set; }
 
     /// <summary>Label embeddings kept per process for zero-shot classification.</summary>

@@ -26,8 +26,11 @@ internal sealed class ApiMetrics
     }
 }
 
-/// <summary>Outermost middleware: times each API request and records its final status (after problem responses are written).</summary>
-internal sealed class ApiMetricsMiddleware(RequestDelegate next, ApiMetrics metrics)
+/// <summary>
+/// Outermost middleware: times each API request, records its final status (after problem responses are written)
+/// and writes one access-log event, inside the request's scope so it carries the request and trace ids.
+/// </summary>
+internal sealed partial class ApiMetricsMiddleware(RequestDelegate next, ApiMetrics metrics, ILogger<ApiMetricsMiddleware> logger)
 {
     private static readonly string[] Unmeasured = ["/metrics", "/health", "/swagger"];
 
@@ -46,8 +49,13 @@ internal sealed class ApiMetricsMiddleware(RequestDelegate next, ApiMetrics metr
                 // The exception handler clears the endpoint when it writes a problem response; its feature keeps it.
                 Endpoint? matched = context.GetEndpoint() ?? context.Features.Get<Microsoft.AspNetCore.Diagnostics.IExceptionHandlerFeature>()?.Endpoint;
                 string endpoint = (matched as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-                metrics.Record(endpoint, context.Response.StatusCode, Stopwatch.GetElapsedTime(started));
+                TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+                metrics.Record(endpoint, context.Response.StatusCode, elapsed);
+                LogRequest(logger, context.Request.Method, endpoint, context.Response.StatusCode, elapsed.TotalMilliseconds);
             }
         }
     }
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "{Method:l} {Endpoint:l} answered {Status} in {ElapsedMs:F1} ms")]
+    private static partial void LogRequest(ILogger logger, string method, string endpoint, int status, double elapsedMs);
 }

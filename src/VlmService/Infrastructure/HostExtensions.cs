@@ -10,15 +10,23 @@ namespace VlmService.Infrastructure;
 
 public static class HostExtensions
 {
-    /// <summary>Structured JSON logs on stdout (one object per line), with the request and trace ids from log scopes.</summary>
+    /// <summary>
+    /// Structured JSON logs on stdout (one object per line, and to <c>Logging:JsonFile</c> when set), with the
+    /// request and trace ids from log scopes.
+    /// </summary>
     public static WebApplicationBuilder AddVlmLogging(this WebApplicationBuilder builder)
     {
-        Serilog.Core.Logger logger = new LoggerConfiguration()
+        var json = new JsonFormatter(renderMessage: true);
+        LoggerConfiguration configuration = new LoggerConfiguration()
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
             .Enrich.FromLogContext()
-            .WriteTo.Console(new JsonFormatter(renderMessage: true))
-            .CreateLogger();
+            .WriteTo.Console(json);
+        if (builder.Configuration["Logging:JsonFile"] is { Length: > 0 } file)
+        {
+            configuration = configuration.WriteTo.Sink(new JsonFileSink(file, json));
+        }
+        Serilog.Core.Logger logger = configuration.CreateLogger();
         builder.Logging.ClearProviders();
         // Trace and span ids join the request id in every log event's scope properties.
         builder.Logging.Configure(options => options.ActivityTrackingOptions = ActivityTrackingOptions.TraceId | ActivityTrackingOptions.SpanId);
@@ -42,6 +50,7 @@ public static class HostExtensions
             options.OperationFilter<OpenApiExamples>();
         });
         services.AddSingleton<ApiMetrics>();
+        services.AddSingleton(provider => new OtlpHolder(OtlpExport.FromConfiguration(provider.GetRequiredService<IConfiguration>())));
         services.AddSingleton<PrometheusExporter>();
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])
@@ -53,6 +62,7 @@ public static class HostExtensions
     {
         // Outermost, so it records the status of problem responses too. The exporter starts listening before any instrument is created.
         app.Services.GetRequiredService<PrometheusExporter>();
+        app.Services.GetRequiredService<OtlpHolder>();
         app.UseMiddleware<ApiMetricsMiddleware>();
         app.UseExceptionHandler();
         app.UseMiddleware<RequestDeadlineMiddleware>();

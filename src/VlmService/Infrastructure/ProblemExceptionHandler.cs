@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using VlmService.Engine.Batching;
+using VlmService.Engine.Generation;
 using VlmService.Engine.Models;
 using VlmService.Imaging;
 
@@ -25,6 +26,7 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             ModelNotFoundException => (StatusCodes.Status404NotFound, "Unknown model"),
             CapabilityNotSupportedException => (StatusCodes.Status422UnprocessableEntity, "Not supported by this model"),
             QueueFullException => (StatusCodes.Status503ServiceUnavailable, "Server busy"),
+            CacheBudgetExceededException => (StatusCodes.Status422UnprocessableEntity, "Request exceeds the KV-cache budget"),
             BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Bad request"),
             _ => (StatusCodes.Status500InternalServerError, "Internal error"),
         };

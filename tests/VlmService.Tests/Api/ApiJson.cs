@@ -5,9 +5,9 @@ namespace VlmService.Tests.Api;
 
 internal static class ApiJson
 {
-    public static async Task<(int Status, JsonNode? Body)> PostAsync(HttpClient client, string path, object body)
+    public static async Task<(int Status, JsonNode? Body)> PostAsync(HttpClient client, string path, object body, CancellationToken cancellationToken = default)
     {
-        using HttpResponseMessage response = await client.PostAsJsonAsync(path, body);
+        using HttpResponseMessage response = await client.PostAsJsonAsync(path, body, cancellationToken);
         return ((int)response.StatusCode, await ReadAsync(response));
     }
 

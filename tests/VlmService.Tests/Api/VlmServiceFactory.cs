@@ -5,8 +5,9 @@ using VlmService.Engine.Models;
 
 namespace VlmService.Tests.Api;
 
-/// <summary>The service in memory over a chosen models root (or demo models in a chosen cache folder).</summary>
-public sealed class VlmServiceFactory(string? modelsRoot, string? demoCache = null) : WebApplicationFactory<Program>
+/// <summary>The service in memory over a chosen models root (or demo models in a chosen cache folder), with optional settings.</summary>
+public sealed class VlmServiceFactory(string? modelsRoot, string? demoCache = null, IReadOnlyDictionary<string, string>? settings = null)
+    : WebApplicationFactory<Program>
 {
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
@@ -19,6 +20,10 @@ public sealed class VlmServiceFactory(string? modelsRoot, string? demoCache = nu
             builder.UseSetting("Models:DemoCache", demoCache);
         }
         builder.UseSetting("Models:IntraOpThreads", "1");
+        foreach ((string key, string value) in settings ?? new Dictionary<string, string>())
+        {
+            builder.UseSetting(key, value);
+        }
     }
 
     /// <summary>A client once every model folder has been loaded (or reported failed).</summary>

@@ -77,8 +77,7 @@ public sealed class GenerationPartsTests
     [Fact]
     public void Prompt_expansion_marks_rows_columns_and_the_global_tile()
     {
-        var tiles = new ImageTiles([], 3, 512, 1, 2);
-        string expanded = PromptBuilder.ExpandIdefics3("<|im_start|>User:<image>Hi", tiles, 2);
+        string expanded = PromptBuilder.ExpandIdefics3("<|im_start|>User:<image>Hi", rows: 1, cols: 2, imageSeqLen: 2);
         Assert.Equal("<|im_start|>User:<fake_token_around_image><row_1_col_1><image><image><fake_token_around_image><row_1_col_2><image><image>\n" +
             "\n<fake_token_around_image><global-img><image><image><fake_token_around_image>Hi", expanded);
         Assert.Equal("a<t><t><t>b<t>", PromptBuilder.ExpandLlava("a<t>b<t>", "<t>", 3));

@@ -23,12 +23,14 @@ public sealed class PromptConformanceTests(ModelFolders models)
         await using var factory = new VlmServiceFactory(models.Root);
         await factory.ReadyClientAsync();
         var model = (GenerativeModel)factory.Services.GetRequiredService<ModelRegistry>().Resolve(Path.GetFileName(models.Folder(family)), Capabilities.Vqa);
-        PreparedPrompt prompt = model.Prepare(ImageDecoder.Decode(File.ReadAllBytes(path), ImageLimits.Default), "What is in this picture?", split);
-        Assert.Equal(expected["prompt_ids"]!.AsArray().Select(x => x!.GetValue<int>()), prompt.Ids);
-        Assert.Equal(expected["pixel_dims"]!.AsArray().Select(x => x!.GetValue<long>()), prompt.Pixels.Shape);
+        ProcessedImage processed = model.ProcessImage(ImageDecoder.Decode(File.ReadAllBytes(path), ImageLimits.Default), split);
+        Assert.Equal(expected["prompt_ids"]!.AsArray().Select(x => x!.GetValue<int>()), model.BuildPrompt("What is in this picture?", processed.Layout));
+        long[] dims = family == "smolvlm" ? [1, processed.Views, 3, processed.Height, processed.Width] : [1, 3, processed.Height, processed.Width];
+        Assert.Equal(expected["pixel_dims"]!.AsArray().Select(x => x!.GetValue<long>()), dims);
+        Assert.Equal(processed.Views * 3 * processed.Height * processed.Width, processed.Pixels.Length);
         if (expectedTiles > 0)
         {
-            Assert.Equal(expectedTiles, prompt.Pixels.Shape[1]);
+            Assert.Equal(expectedTiles, processed.Views);
         }
     }
 }

@@ -41,6 +41,23 @@ public sealed class InferenceSessionTests(ModelFolders models)
     }
 
     [Fact]
+    public void Sessions_on_the_shared_pool_run_concurrently_and_equal_a_session_with_its_own_thread()
+    {
+        string path = Path.Combine(models.Clip, "onnx", "vision_model.onnx");
+        using var shared = InferenceSession.Open(path, new SessionSettings { Provider = ExecutionProviderKind.Cpu });
+        using var own = InferenceSession.Open(path, Cpu);
+        Assert.InRange(InferenceSession.SharedThreads, 1, Environment.ProcessorCount);
+        Assert.False(InferenceSession.ConfigureSharedThreads(InferenceSession.SharedThreads + 1));
+        var random = new Random(3);
+        float[] pixels = Enumerable.Range(0, 2 * 3 * 224 * 224).Select(_ => (float)random.NextDouble()).ToArray();
+        KeyValuePair<string, ITensor>[] inputs = [new("pixel_values", new Tensor<float>(pixels, 2, 3, 224, 224))];
+        float[] expected = ((Tensor<float>)own.Run(inputs, ["image_embeds"])["image_embeds"]).Data;
+        float[][] results = Enumerable.Range(0, 4).AsParallel().WithDegreeOfParallelism(4)
+            .Select(_ => ((Tensor<float>)shared.Run(inputs, ["image_embeds"])["image_embeds"]).Data).ToArray();
+        Assert.All(results, r => Assert.Equal(expected, r, (a, b) => Math.Abs(a - b) < 1e-5f));
+    }
+
+    [Fact]
     public void A_cancelled_run_throws_operation_cancelled_and_the_session_keeps_working()
     {
         using var session = InferenceSession.Open(Path.Combine(models.Siglip, "onnx", "vision_model.onnx"), Cpu);

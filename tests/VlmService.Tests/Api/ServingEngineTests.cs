@@ -1,0 +1,209 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using VlmService.Engine.Generation;
+
+namespace VlmService.Tests.Api;
+
+/// <summary>The generation engine under the limits a server needs: feature cache, KV-cache admission, chunked prefill.</summary>
+[Collection(ModelFoldersCollection.Name)]
+public sealed class ServingEngineTests(ModelFolders models)
+{
+    [Fact]
+    public async Task A_second_question_about_the_same_image_skips_the_vision_encoder_and_answers_as_without_the_cache()
+    {
+        using var executions = new StageExecutions();
+        string image = Convert.ToBase64String(File.ReadAllBytes(TestPaths.Photos.First()));
+        object Question(string question) => new { model = "smolvlm-tiny", image, question, max_tokens = 6, do_image_splitting = false };
+
+        await using var cached = new VlmServiceFactory(models.Root);
+        HttpClient client = await cached.ReadyClientAsync();
+        (int first, _) = await ApiJson.PostAsync(client, "/vqa", Question("What is this?"));
+        (int second, JsonNode? followUp) = await ApiJson.PostAsync(client, "/vqa", Question("What colour is it?"));
+        Assert.Equal(200, first);
+        Assert.Equal(200, second);
+        Assert.Equal(1, executions.Count("smolvlm-tiny/vision_encoder"));
+        var cache = cached.Services.GetRequiredService<VisionFeatureCache>();
+        Assert.Equal(1, cache.Count);
+        Assert.True(cache.Bytes > 0);
+
+        // Splitting changes the features, so it is a different entry.
+        (int split, _) = await ApiJson.PostAsync(client, "/vqa", new { model = "smolvlm-tiny", image, question = "What is this?", max_tokens = 1, do_image_splitting = true });
+        Assert.Equal(200, split);
+        Assert.Equal(2, executions.Count("smolvlm-tiny/vision_encoder"));
+        Assert.Equal(2, cache.Count);
+
+        await using var uncached = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string> { ["Generation:VisionFeatureCacheBytes"] = "0" });
+        HttpClient plain = await uncached.ReadyClientAsync();
+        (int fresh, JsonNode? alone) = await ApiJson.PostAsync(plain, "/vqa", Question("What colour is it?"));
+        Assert.Equal(200, fresh);
+        Assert.Equal(alone!["answer"]!.GetValue<string>(), followUp!["answer"]!.GetValue<string>());
+        Assert.Equal(0, uncached.Services.GetRequiredService<VisionFeatureCache>().Count);
+    }
+
+    [Fact]
+    public async Task The_kv_cache_budget_admits_what_fits_queues_the_rest_and_refuses_what_never_fits_with_422()
+    {
+        using var executions = new StageExecutions();
+        const long Budget = 256 * 1024;
+        await using var factory = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string> { ["Generation:MaxKvCacheBytes"] = $"{Budget}" });
+        HttpClient client = await factory.ReadyClientAsync();
+        var generation = factory.Services.GetRequiredService<GenerationService>();
+        string image = Convert.ToBase64String(File.ReadAllBytes(TestPaths.Photos.First()));
+        object Request(string question, int maxTokens) => new { model = "smolvlm-tiny", image, question, max_tokens = maxTokens, ignore_eos = true, do_image_splitting = false };
+
+        (int probe, JsonNode? probed) = await ApiJson.PostAsync(client, "/vqa", Request("Question 0?", 1));
+        Assert.Equal(200, probe);
+        int promptTokens = probed!["usage"]!["prompt_tokens"]!.GetValue<int>();
+        long perToken = generation.CacheBytesPerToken("smolvlm-tiny");
+        Assert.Equal(2L * 2 * 2 * 16 * sizeof(float), perToken); // layers × (key, value) × kv heads × head dim
+        long budgetTokens = Budget / perToken;
+
+        (int tooBig, JsonNode? problem) = await ApiJson.PostAsync(client, "/vqa", Request("Question 0?", (int)budgetTokens - promptTokens + 1));
+        Assert.Equal(422, tooBig);
+        Assert.Contains("Generation:MaxKvCacheBytes", problem!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // Each of these fits alone (3/4 of the budget) but no two fit together: they must run one after another.
+        int maxTokens = (int)(budgetTokens * 3 / 4) - promptTokens;
+        var calls = Enumerable.Range(1, 3).Select(i => ApiJson.PostAsync(client, "/vqa", Request($"Question {i}?", maxTokens))).ToArray();
+        foreach ((int status, JsonNode? body) in await Task.WhenAll(calls))
+        {
+            Assert.Equal(200, status);
+            Assert.Equal(maxTokens, body!["usage"]!["completion_tokens"]!.GetValue<int>());
+        }
+        Assert.True(executions.Count("smolvlm-tiny/decoder") >= 3 * (maxTokens - 1));
+        Assert.Equal(1, executions.LargestBatch("smolvlm-tiny/decoder"));
+        Assert.Equal(0, generation.ReservedCacheBytes);
+    }
+
+    [Fact]
+    public async Task A_long_prompt_is_prefilled_in_chunks_between_decode_steps_and_still_equals_the_reference()
+    {
+        string path = TestPaths.Photos.First();
+        var cases = new[] { new { image = path, question = "What is in this picture?", max_new_tokens = 8, do_image_splitting = (bool?)true } };
+        JsonNode expected = ReferenceRunner.RunWithRequest("generate.mjs", new { folder = models.Folder("smolvlm"), family = "smolvlm", cases })[0]!;
+        using var executions = new StageExecutions();
+        await using var factory = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string> { ["Generation:PrefillChunkTokens"] = "64" });
+        HttpClient client = await factory.ReadyClientAsync();
+        var generation = factory.Services.GetRequiredService<GenerationService>();
+        string image = Convert.ToBase64String(File.ReadAllBytes(path));
+
+        // A long-running sequence is decoding when the long prompt arrives.
+        using var stop = new CancellationTokenSource();
+        Task<(int, JsonNode?)> running = ApiJson.PostAsync(client, "/caption",
+            new { model = "smolvlm-tiny", image, max_tokens = 1000, ignore_eos = true, do_image_splitting = false }, stop.Token);
+        var joined = DateTime.UtcNow.AddSeconds(20);
+        while (executions.Count("smolvlm-tiny/decoder") == 0 && DateTime.UtcNow < joined)
+        {
+            await Task.Delay(5);
+        }
+        executions.StartOrder();
+        (int status, JsonNode? body) = await ApiJson.PostAsync(client, "/vqa", new { model = "smolvlm-tiny", image, question = "What is in this picture?", max_tokens = 8, do_image_splitting = true });
+        await stop.CancelAsync();
+        try
+        {
+            await running;
+        }
+        catch (OperationCanceledException)
+        {
+            // The long-running request only had to be decoding while the long prompt was read.
+        }
+
+        Assert.Equal(200, status);
+        Assert.Equal(expected["text"]!.GetValue<string>(), body!["answer"]!.GetValue<string>());
+        int promptTokens = body["usage"]!["prompt_tokens"]!.GetValue<int>();
+        IReadOnlyList<string> order = executions.Order;
+        int chunks = order.Count(s => s == "smolvlm-tiny/prefill");
+        Assert.Equal((promptTokens + 63) / 64, chunks);
+        // Every prefill chunk of the long prompt is followed by a decode step of the running sequence.
+        for (int i = 0; i < order.Count; i++)
+        {
+            if (order[i] == "smolvlm-tiny/prefill")
+            {
+                Assert.True(i + 1 < order.Count && order[i + 1] == "smolvlm-tiny/decoder", $"prefill chunk at {i} not followed by a decode step");
+            }
+        }
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (generation.ActiveSequences > 0 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.Equal(0, generation.ActiveSequences);
+    }
+
+    /// <summary>Batches run per stage, seen through vlm_batch_size as they happen.</summary>
+    private sealed class StageExecutions : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly Dictionary<string, (int Count, int Largest)> _stages = [];
+        private readonly List<string> _order = [];
+        private bool _recordOrder;
+
+        public StageExecutions()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name == "vlm_batch_size")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<int>((_, size, tags, _) =>
+            {
+                foreach (KeyValuePair<string, object?> tag in tags)
+                {
+                    if (tag.Key == "stage" && tag.Value is string stage)
+                    {
+                        lock (_stages)
+                        {
+                            (int count, int largest) = _stages.GetValueOrDefault(stage);
+                            _stages[stage] = (count + 1, Math.Max(largest, size));
+                            if (_recordOrder)
+                            {
+                                _order.Add(stage);
+                            }
+                        }
+                    }
+                }
+            });
+            _listener.Start();
+        }
+
+        public int Count(string stage)
+        {
+            lock (_stages)
+            {
+                return _stages.GetValueOrDefault(stage).Count;
+            }
+        }
+
+        public int LargestBatch(string stage)
+        {
+            lock (_stages)
+            {
+                return _stages.GetValueOrDefault(stage).Largest;
+            }
+        }
+
+        public void StartOrder()
+        {
+            lock (_stages)
+            {
+                _recordOrder = true;
+            }
+        }
+
+        public IReadOnlyList<string> Order
+        {
+            get
+            {
+                lock (_stages)
+                {
+                    return [.. _order];
+                }
+            }
+        }
+
+        public void Dispose() => _listener.Dispose();
+    }
+}

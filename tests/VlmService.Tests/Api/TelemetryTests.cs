@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace VlmService.Tests.Api;
+
+/// <summary>What operators read: JSON log lines tied to the request and its trace, and metrics pushed over OTLP.</summary>
+[Collection(ModelFoldersCollection.Name)]
+public sealed class TelemetryTests(ModelFolders models)
+{
+    [Fact]
+    public async Task Json_log_lines_carry_the_request_id_and_the_callers_trace_id()
+    {
+        string file = Path.Combine(Path.GetTempPath(), $"vlm-log-{Guid.NewGuid():N}.json");
+        try
+        {
+            await using (var factory = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string> { ["Logging:JsonFile"] = file }))
+            {
+                HttpClient client = await factory.ReadyClientAsync();
+                const string TraceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/models") { Headers = { { "traceparent", $"00-{TraceId}-00f067aa0ba902b7-01" } } };
+                using HttpResponseMessage response = await client.SendAsync(request);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+                JsonNode line = ReadLines(file).Single(l => l["MessageTemplate"]?.GetValue<string>().Contains("answered", StringComparison.Ordinal) == true
+                    && l["Properties"]?["Endpoint"]?.GetValue<string>() == "/models");
+                JsonNode properties = line["Properties"]!;
+                Assert.Equal(TraceId, line["TraceId"]?.GetValue<string>());
+                Assert.Matches("^[0-9a-f]{16}$", line["SpanId"]?.GetValue<string>() ?? string.Empty);
+                Assert.False(string.IsNullOrEmpty(properties["RequestId"]?.GetValue<string>()));
+                Assert.Equal(200, properties["Status"]!.GetValue<int>());
+                Assert.Equal("Information", line["Level"]!.GetValue<string>());
+                Assert.StartsWith("GET /models answered 200 in ", line["RenderedMessage"]!.GetValue<string>(), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
+    public async Task Metrics_are_pushed_over_otlp_when_the_endpoint_is_set()
+    {
+        int port = FreePort();
+        using var collector = new HttpListener { Prefixes = { $"http://127.0.0.1:{port}/" } };
+        collector.Start();
+        await using var factory = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = $"http://127.0.0.1:{port}",
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "200",
+        });
+        HttpClient client = await factory.ReadyClientAsync();
+        (int status, _) = await ApiJson.PostAsync(client, "/embed", new { model = "clip-tiny", inputs = new[] { new { text = "a cat" } } });
+        Assert.Equal(200, status);
+
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        string? received = null;
+        while (received is null && DateTime.UtcNow < deadline)
+        {
+            HttpListenerContext context = await collector.GetContextAsync().WaitAsync(deadline - DateTime.UtcNow);
+            Assert.Equal("/v1/metrics", context.Request.Url!.AbsolutePath);
+            Assert.Equal("application/x-protobuf", context.Request.ContentType);
+            using var body = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(body);
+            context.Response.StatusCode = 200;
+            context.Response.Close();
+            // Protobuf keeps strings as UTF-8 bytes: instrument names and attribute values can be found as they are.
+            string text = Encoding.UTF8.GetString(body.ToArray());
+            if (text.Contains("vlm_requests_total", StringComparison.Ordinal) && text.Contains("clip-tiny/text_encoder", StringComparison.Ordinal))
+            {
+                received = text;
+            }
+        }
+        Assert.NotNull(received);
+        Assert.Contains("vlmservice", received, StringComparison.Ordinal);
+        Assert.Contains("vlm_batch_size", received, StringComparison.Ordinal);
+    }
+
+    private static List<JsonNode> ReadLines(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+}
