@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using VlmService.Engine.Batching;
+using VlmService.Engine.Diagnostics;
+using VlmService.Engine.Generation;
+using VlmService.Imaging;
+using VlmService.Onnx;
+
+namespace VlmService.Bench;
+
+/// <summary>
+/// The hardware limit the service is compared with: the same ONNX sessions run in-process, no HTTP, no queue,
+/// preprocessing done once up front.
+/// </summary>
+internal static class RawBaseline
+{
+    private static readonly SessionSettings Settings = new() { Provider = ExecutionProviderKind.Cpu };
+
+    /// <summary>CLIP vision_model: images/s at each batch size, and the single-image latency.</summary>
+    public static int Embed(BenchOptions options)
+    {
+        string folder = options.Required("model-dir");
+        var processor = new DualEncoderImageProcessor(ImageProcessorConfig.FromFile(Path.Combine(folder, "preprocessor_config.json")));
+        float[] pixels = processor.Process(ImageDecoder.Decode(File.ReadAllBytes(options.Required("image")), ImageLimits.Default));
+        (int height, int width) = processor.OutputSize;
+        using var session = InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), Settings);
+        double seconds = options.Double("seconds", 8);
+        foreach (int batch in options.Text("batches", "1,2,4,8,16,32").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)))
+        {
+            var input = new float[batch * pixels.Length];
+            for (int b = 0; b < batch; b++)
+            {
+                pixels.CopyTo(input, b * pixels.Length);
+            }
+            KeyValuePair<string, ITensor>[] inputs = [new("pixel_values", new Tensor<float>(input, batch, 3, height, width))];
+            session.Run(inputs, ["image_embeds"]);
+            var times = new List<double>();
+            var wall = Stopwatch.StartNew();
+            while (wall.Elapsed.TotalSeconds < seconds || times.Count < 3)
+            {
+                long start = Stopwatch.GetTimestamp();
+                session.Run(inputs, ["image_embeds"]);
+                times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            }
+            times.Sort();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"raw-embed batch={batch} runs={times.Count} p50={times[times.Count / 2]:F1}ms images/s={batch * times.Count / wall.Elapsed.TotalSeconds:F2}"));
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// /vqa's work for --width requests: the vision encoder at its best batch size, each prompt prefilled, then
+    /// --max-tokens steps decoded --width wide with the cache handed from step to step untouched.
+    /// </summary>
+    public static int Vqa(BenchOptions options)
+    {
+        string folder = options.Required("model-dir");
+        int width = options.Int("width", 16);
+        int maxTokens = options.Int("max-tokens", 128);
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        using var resizer = new OrtTensorResizer();
+        var model = GenerativeModel.Load(Path.GetFileName(folder), GenerativeFamilies.Idefics3, folder, false, Settings, resizer, new BatchingOptions(),
+            TimeProvider.System, new EngineMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
+        ProcessedImage image = model.ProcessImage(ImageDecoder.Decode(File.ReadAllBytes(options.Required("image")), ImageLimits.Default), options.Text("split", "false") == "true");
+        int[] ids = model.BuildPrompt("What is in this picture?", image.Layout);
+        DecoderSessions sessions = model.Sessions;
+
+        double bestPerImage = double.MaxValue;
+        float[] features = [];
+        foreach (int batch in new[] { 1, 2, 4, 8, 16 }.Where(b => b <= width))
+        {
+            ProcessedImage[] images = Enumerable.Repeat(image, batch).ToArray();
+            sessions.EncodeImages(images, CancellationToken.None);
+            long start = Stopwatch.GetTimestamp();
+            features = sessions.EncodeImages(images, CancellationToken.None)[0];
+            double perImage = Stopwatch.GetElapsedTime(start).TotalMilliseconds / batch;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw-vqa vision batch={batch} per-image={perImage:F1}ms"));
+            bestPerImage = Math.Min(bestPerImage, perImage);
+        }
+
+        (KvCache cache, int first) = Prefill(model, ids, features);
+        var prefills = new List<double>();
+        for (int i = 0; i < 3; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            (cache, first) = Prefill(model, ids, features);
+            prefills.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+        double prefill = prefills.Order().ElementAt(1);
+
+        KvCache batchCache = CacheLayout.LeftPad(Enumerable.Repeat(cache, width).ToList(), cache.Length, sessions.KeyValueHeads, sessions.HeadDim);
+        long[] tokens = Enumerable.Repeat((long)first, width).ToArray();
+        long decodeStart = Stopwatch.GetTimestamp();
+        for (int step = 1; step < maxTokens; step++)
+        {
+            int length = batchCache.Length;
+            long[] mask = Enumerable.Repeat(1L, width * (length + 1)).ToArray();
+            long[] positions = Enumerable.Repeat((long)length, width).ToArray();
+            Tensor<float> embeds = sessions.EmbedTokens(tokens, width, 1, CancellationToken.None);
+            (Tensor<float> logits, batchCache) = sessions.Decode(embeds, mask, positions, batchCache, CancellationToken.None);
+            int vocabulary = (int)logits.Shape[2];
+            for (int b = 0; b < width; b++)
+            {
+                tokens[b] = ArgMax(logits.Data.AsSpan(b * vocabulary, vocabulary));
+            }
+        }
+        double decode = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
+        double total = (width * (bestPerImage + prefill)) + decode;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"raw-vqa width={width} prompt={ids.Length} tokens={maxTokens} vision/image={bestPerImage:F0}ms prefill={prefill:F0}ms " +
+            $"decode {maxTokens - 1} steps={decode:F0}ms ({decode / (maxTokens - 1):F1}ms/step) → req/s={width * 1000 / total:F3} tokens/s={width * maxTokens * 1000 / total:F1}"));
+        return 0;
+    }
+
+    private static (KvCache Cache, int First) Prefill(GenerativeModel model, int[] ids, float[] features)
+    {
+        DecoderSessions sessions = model.Sessions;
+        Tensor<float> embeds = sessions.EmbedTokens(ids.Select(i => (long)i).ToArray(), 1, ids.Length, CancellationToken.None);
+        ImageFeatures.Merge(model.ImageTokenId, ids, 0, embeds, features);
+        long[] mask = Enumerable.Repeat(1L, ids.Length).ToArray();
+        long[] positions = Enumerable.Range(0, ids.Length).Select(i => (long)i).ToArray();
+        (Tensor<float> logits, KvCache cache) = sessions.Decode(embeds, mask, positions, KvCache.Empty(sessions.Layers), CancellationToken.None);
+        int vocabulary = (int)logits.Shape[2];
+        return (cache, ArgMax(logits.Data.AsSpan((ids.Length - 1) * vocabulary, vocabulary)));
+    }
+
+    private static int ArgMax(ReadOnlySpan<float> values)
+    {
+        int best = 0;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (values[i] > values[best])
+            {
+                best = i;
+            }
+        }
+        return best;
+    }
+}
