@@ -63,6 +63,10 @@ internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, 
         {
             errors.Add("Batching:MaxBatchSize must be between 1 and 1024.");
         }
+        if (options.MaxVisionBatchSize < 1)
+        {
+            errors.Add("Batching:MaxVisionBatchSize must be at least 1.");
+        }
         if (options.MaxQueueDelay < TimeSpan.Zero || options.MaxQueueDelay > TimeSpan.FromSeconds(10))
         {
             errors.Add("Batching:MaxQueueDelay must be between 0 and 10 seconds.");
@@ -80,6 +84,10 @@ internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, 
         if (options.MaxPixels < 1 || options.MaxSide < 1)
         {
             errors.Add("Images:MaxPixels and Images:MaxSide must be positive.");
+        }
+        if (options.JpegShrinkMargin is < 0 or > 8)
+        {
+            errors.Add("Images:JpegShrinkMargin must be between 0 (off) and 8.");
         }
         if (options.MaxConcurrentDecodes < 1)
         {

@@ -55,7 +55,8 @@ public sealed class GenerativeModel : ILoadedModel
             _llavaPatchSize = processorConfig["patch_size"]?.GetValue<int>() ?? throw new InvalidDataException("processor_config.json has no patch_size.");
             _llavaAdditionalTokens = processorConfig["num_additional_image_tokens"]?.GetValue<int>() ?? 0;
         }
-        VisionStage = new BatchingStage<ProcessedImage, float[]>($"{id}/vision_encoder", sessions.EncodeImages, batching, time, metrics, logger);
+        VisionStage = new BatchingStage<ProcessedImage, float[]>($"{id}/vision_encoder", sessions.EncodeImages,
+            batching with { MaxBatchSize = Math.Min(batching.MaxBatchSize, batching.MaxVisionBatchSize) }, time, metrics, logger);
     }
 
     public string Id { get; }

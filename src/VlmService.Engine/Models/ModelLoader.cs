@@ -52,6 +52,9 @@ internal sealed class ModelLoader(
         }
         finally
         {
+            // Loading reads whole graphs and runs one-off sessions (logit-scale measurement from model.onnx); give
+            // the freed native memory back rather than keeping the loading peak for the life of the process.
+            Native.NativeHeap.Trim();
             EngineLog.ModelsReady(_logger, registry.Models.Count, registry.Failures.Count);
             registry.MarkReady();
         }

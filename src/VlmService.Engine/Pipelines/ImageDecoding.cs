@@ -17,12 +17,12 @@ public sealed class ImageDecoding(IOptions<ImageOptions> options) : IDisposable
     public ImageHeader Probe(byte[] data) => ImageDecoder.Probe(data, _limits);
 
     /// <summary>Decodes to RGB and runs <paramref name="process"/> on it, within the decode slots.</summary>
-    public async Task<T> DecodeAsync<T>(byte[] data, Func<RgbImage, T> process, CancellationToken cancellationToken)
+    public async Task<T> DecodeAsync<T>(byte[] data, Func<RgbImage, T> process, CancellationToken cancellationToken, int shrinkToShortSide = 0)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await Task.Run(() => process(ImageDecoder.Decode(data, _limits)), cancellationToken).ConfigureAwait(false);
+            return await Task.Run(() => process(ImageDecoder.Decode(data, _limits, shrinkToShortSide)), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -30,8 +30,12 @@ public sealed class ImageDecoding(IOptions<ImageOptions> options) : IDisposable
         }
     }
 
-    public Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, CancellationToken cancellationToken) =>
-        DecodeAsync(data, processor.Process, cancellationToken);
+    /// <summary>Decode and CLIP/SigLIP preprocessing; JPEGs may be decoded at reduced scale (Images:JpegShrinkMargin).</summary>
+    public Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, CancellationToken cancellationToken)
+    {
+        (int height, int width) = processor.OutputSize;
+        return DecodeAsync(data, processor.Process, cancellationToken, options.Value.JpegShrinkMargin * Math.Max(height, width));
+    }
 
     public void Dispose() => _slots.Dispose();
 }

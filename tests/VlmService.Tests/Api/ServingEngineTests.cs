@@ -42,6 +42,30 @@ public sealed class ServingEngineTests(ModelFolders models)
     }
 
     [Fact]
+    public async Task An_image_embedding_does_not_depend_on_its_batch_or_its_position_in_it()
+    {
+        await using var factory = new VlmServiceFactory(models.Root);
+        HttpClient client = await factory.ReadyClientAsync();
+        string[] images = [.. TestPaths.Photos.Take(5).Select(p => Convert.ToBase64String(File.ReadAllBytes(p)))];
+        async Task<float[][]> EmbedAsync(IEnumerable<string> batch)
+        {
+            (int status, JsonNode? body) = await ApiJson.PostAsync(client, "/embed", new { model = "clip-tiny", inputs = batch.Select(image => new { image }).ToArray() });
+            Assert.Equal(200, status);
+            return [.. body!["data"]!.AsArray().Select(d => ApiJson.Floats(d!["embedding"]))];
+        }
+
+        float[][] together = await EmbedAsync(images);
+        float[][] reversed = await EmbedAsync(images.Reverse());
+        float[][] alone = await Task.WhenAll(images.Select(async image => (await EmbedAsync([image]))[0]));
+        for (int i = 0; i < images.Length; i++)
+        {
+            Assert.Equal(alone[i], together[i], (a, b) => Math.Abs(a - b) < 1e-5f);
+            Assert.Equal(alone[i], reversed[images.Length - 1 - i], (a, b) => Math.Abs(a - b) < 1e-5f);
+        }
+        Assert.NotEqual(together[0], together[1]);
+    }
+
+    [Fact]
     public async Task The_kv_cache_budget_admits_what_fits_queues_the_rest_and_refuses_what_never_fits_with_422()
     {
         using var executions = new StageExecutions();
