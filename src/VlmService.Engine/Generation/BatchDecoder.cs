@@ -62,16 +62,27 @@ internal sealed class BatchDecoder : IAsyncDisposable
     /// <summary>Bytes of KV cache a prompt of <paramref name="promptTokens"/> needs to generate <paramref name="maxTokens"/> more.</summary>
     public long CacheBytes(int promptTokens, int maxTokens) => _bytesPerToken * (promptTokens + maxTokens);
 
-    public ChannelReader<GenerationUpdate> Submit(PreparedPrompt prompt, SamplingOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Throws <see cref="CacheBudgetExceededException"/> (422) when a prompt of <paramref name="promptTokens"/> and
+    /// <paramref name="maxTokens"/> new tokens could never fit the KV-cache budget, even alone. Checked with a lower
+    /// bound of the prompt before any image work, and with the real prompt at submission.
+    /// </summary>
+    public long EnsureFits(int promptTokens, int maxTokens)
     {
-        long bytes = CacheBytes(prompt.Ids.Length, options.MaxTokens);
+        long bytes = CacheBytes(promptTokens, maxTokens);
         if (bytes > _limits.MaxCacheBytes)
         {
             _metrics.Rejected("cache_budget");
             throw new CacheBudgetExceededException(
-                $"A {prompt.Ids.Length}-token prompt with max_tokens {options.MaxTokens} needs {bytes >> 20} MiB of KV cache; " +
+                $"A {promptTokens}-token prompt with max_tokens {maxTokens} needs {bytes >> 20} MiB of KV cache; " +
                 $"this model's budget (Generation:MaxKvCacheBytes) is {_limits.MaxCacheBytes >> 20} MiB. Lower max_tokens or send a smaller image.");
         }
+        return bytes;
+    }
+
+    public ChannelReader<GenerationUpdate> Submit(PreparedPrompt prompt, SamplingOptions options, CancellationToken cancellationToken)
+    {
+        long bytes = EnsureFits(prompt.Ids.Length, options.MaxTokens);
         var sequence = new ActiveSequence(prompt, options, _model, bytes, cancellationToken);
         Interlocked.Increment(ref _waiting);
         if (!_incoming.Writer.TryWrite(sequence))

@@ -44,6 +44,7 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
         GenerativeModel model = Resolve(request.Model, request.Capability);
         BatchDecoder decoder = DecoderFor(model);
         decoder.EnsureCapacity();
+        decoder.EnsureFits(promptTokens: 1, request.Sampling.MaxTokens);
         decoding.Probe(request.Image);
         EncodedImage image = await EncodeImageAsync(model, request.Image, request.DoImageSplitting, cancellationToken).ConfigureAwait(false);
         var prompt = new PreparedPrompt(model.BuildPrompt(request.Text, image.Layout), image);

@@ -87,6 +87,13 @@ public sealed class ServingEngineTests(ModelFolders models)
         Assert.Equal(422, tooBig);
         Assert.Contains("Generation:MaxKvCacheBytes", problem!["detail"]!.GetValue<string>(), StringComparison.Ordinal);
 
+        // max_tokens alone over the budget is refused before the image is decoded or encoded.
+        int encoded = executions.Count("smolvlm-tiny/vision_encoder");
+        string other = Convert.ToBase64String(File.ReadAllBytes(TestPaths.Photos.Skip(1).First()));
+        (int early, _) = await ApiJson.PostAsync(client, "/vqa", new { model = "smolvlm-tiny", image = other, question = "Hi", max_tokens = (int)budgetTokens, do_image_splitting = false });
+        Assert.Equal(422, early);
+        Assert.Equal(encoded, executions.Count("smolvlm-tiny/vision_encoder"));
+
         // Each of these fits alone (3/4 of the budget) but no two fit together: they must run one after another.
         int maxTokens = (int)(budgetTokens * 3 / 4) - promptTokens;
         var calls = Enumerable.Range(1, 3).Select(i => ApiJson.PostAsync(client, "/vqa", Request($"Question {i}?", maxTokens))).ToArray();
