@@ -49,7 +49,5 @@ internal sealed class OtlpExport : IDisposable
 /// <summary>The OTLP export when configured; the container disposes it (flushing the last interval) at shutdown.</summary>
 internal sealed class OtlpHolder(OtlpExport? export) : IDisposable
 {
-    public bool Exporting => export is not null;
-
     public void Dispose() => export?.Dispose();
 }
