@@ -87,8 +87,10 @@ internal sealed class ModelLoader(
             }
             else if (Generation.GenerativeFamilies.IsGenerative(modelType))
             {
-                model = Generation.GenerativeModel.Load(id, Generation.GenerativeFamilies.Normalize(modelType), folder, isDemo, settings, resizer,
+                var generative = Generation.GenerativeModel.Load(id, Generation.GenerativeFamilies.Normalize(modelType), folder, isDemo, settings, resizer,
                     batching.Value, time, metrics, _logger);
+                Warm(generative);
+                model = generative;
             }
             else
             {
@@ -106,6 +108,16 @@ internal sealed class ModelLoader(
             EngineLog.ModelFailed(_logger, folder, reason);
             registry.AddFailure(new ModelLoadFailure(id, folder, reason));
         }
+    }
+
+    /// <summary>One image through the vision encoder and one token through embed and decoder, for the same reason.</summary>
+    private static void Warm(Generation.GenerativeModel model)
+    {
+        var blank = new Imaging.RgbImage(64, 64, new byte[64 * 64 * Imaging.RgbImage.Channels]);
+        Generation.DecoderSessions sessions = model.Sessions;
+        sessions.EncodeImages([model.ProcessImage(blank, doImageSplitting: false)], CancellationToken.None);
+        Onnx.Tensor<float> embeds = sessions.EmbedTokens([model.ImageTokenId], 1, 1, CancellationToken.None);
+        sessions.Decode(embeds, [1], [0], Generation.KvCache.Empty(sessions.Layers), CancellationToken.None);
     }
 
     /// <summary>One pass through each stage, so the first real request does not pay for ONNX Runtime's first-run setup.</summary>
