@@ -215,11 +215,22 @@ public sealed unsafe class InferenceSession : IDisposable
     public IReadOnlyDictionary<string, ITensor> Run(
         IReadOnlyList<KeyValuePair<string, ITensor>> inputs,
         IReadOnlyList<string> outputNames,
+        CancellationToken cancellationToken = default) => Run(inputs, outputNames, null, cancellationToken);
+
+    /// <summary>
+    /// Runs the graph with outputs written straight into <paramref name="outputBuffers"/> where one is given (its shape
+    /// must be the output's exact shape): no second copy, and nothing left in ONNX Runtime's arena. Null entries are
+    /// allocated by ONNX Runtime and copied out as usual.
+    /// </summary>
+    public IReadOnlyDictionary<string, ITensor> Run(
+        IReadOnlyList<KeyValuePair<string, ITensor>> inputs,
+        IReadOnlyList<string> outputNames,
+        IReadOnlyList<ITensor?>? outputBuffers,
         CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_handle == 0, this);
         cancellationToken.ThrowIfCancellationRequested();
-        using var run = new NativeRun(inputs, outputNames);
+        using var run = new NativeRun(inputs, outputNames, outputBuffers);
         using var runOptions = new TerminableRunOptions(cancellationToken);
         nint status;
         fixed (nint* inNames = run.InputNames)
@@ -238,7 +249,7 @@ public sealed unsafe class InferenceSession : IDisposable
         var results = new Dictionary<string, ITensor>(outputNames.Count);
         for (int i = 0; i < outputNames.Count; i++)
         {
-            results[outputNames[i]] = OrtValues.CopyToManaged(run.OutputValues[i]);
+            results[outputNames[i]] = outputBuffers?[i] ?? OrtValues.CopyToManaged(run.OutputValues[i]);
         }
         return results;
     }

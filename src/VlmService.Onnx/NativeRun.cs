@@ -8,7 +8,8 @@ internal sealed unsafe class NativeRun : IDisposable
 {
     private readonly List<GCHandle> _pins = [];
 
-    public NativeRun(IReadOnlyList<KeyValuePair<string, ITensor>> inputs, IReadOnlyList<string> outputNames)
+    /// <param name="outputBuffers">Where given, the output is written straight into that tensor's array.</param>
+    public NativeRun(IReadOnlyList<KeyValuePair<string, ITensor>> inputs, IReadOnlyList<string> outputNames, IReadOnlyList<ITensor?>? outputBuffers = null)
     {
         InputNames = new nint[inputs.Count];
         InputValues = new nint[inputs.Count];
@@ -22,6 +23,10 @@ internal sealed unsafe class NativeRun : IDisposable
         for (int i = 0; i < outputNames.Count; i++)
         {
             OutputNames[i] = Utf8(outputNames[i]);
+            if (outputBuffers?[i] is { } buffer)
+            {
+                OutputValues[i] = Wrap(buffer);
+            }
         }
     }
 

@@ -11,6 +11,9 @@ internal sealed class DecoderSessions : IDisposable
     private readonly string[] _pastNames;
     private readonly string[] _outputNames;
 
+    /// <summary>The logits' last dimension; -1 when the export leaves it symbolic (then ORT allocates logits itself).</summary>
+    private readonly int _vocabulary;
+
     private DecoderSessions(InferenceSession embed, InferenceSession vision, InferenceSession decoder)
     {
         Embed = embed;
@@ -25,6 +28,7 @@ internal sealed class DecoderSessions : IDisposable
         _outputNames = ["logits", .. Enumerable.Range(0, Layers).SelectMany(i => new[] { $"present.{i}.key", $"present.{i}.value" })];
         VisionTakesMask = vision.HasInput("pixel_attention_mask");
         PixelsHaveViewAxis = vision.Input("pixel_values").Dimensions.Length == 5;
+        _vocabulary = (int)decoder.Outputs.First(o => o.Name == "logits").Dimensions[^1];
     }
 
     public InferenceSession Embed { get; }
@@ -134,14 +138,23 @@ internal sealed class DecoderSessions : IDisposable
             inputs.Add(new(_pastNames[2 * layer], new Tensor<float>(past.Keys[layer], batch, KeyValueHeads, past.Length, HeadDim)));
             inputs.Add(new(_pastNames[(2 * layer) + 1], new Tensor<float>(past.Values[layer], batch, KeyValueHeads, past.Length, HeadDim)));
         }
-        var outputs = Decoder.Run(inputs, _outputNames, cancellationToken);
+        // The outputs' shapes are known before the run, so ONNX Runtime writes them straight into the arrays the
+        // batch keeps: the step's new cache (the largest tensor it makes) is never copied a second time.
         var keys = new float[Layers][];
         var values = new float[Layers][];
+        var buffers = new ITensor?[_outputNames.Length];
+        if (_vocabulary > 0)
+        {
+            buffers[0] = new Tensor<float>(new float[(long)batch * length * _vocabulary], batch, length, _vocabulary);
+        }
         for (int layer = 0; layer < Layers; layer++)
         {
-            keys[layer] = ((Tensor<float>)outputs[_outputNames[1 + (2 * layer)]]).Data;
-            values[layer] = ((Tensor<float>)outputs[_outputNames[2 + (2 * layer)]]).Data;
+            keys[layer] = new float[batch * KeyValueHeads * total * HeadDim];
+            values[layer] = new float[batch * KeyValueHeads * total * HeadDim];
+            buffers[1 + (2 * layer)] = new Tensor<float>(keys[layer], batch, KeyValueHeads, total, HeadDim);
+            buffers[2 + (2 * layer)] = new Tensor<float>(values[layer], batch, KeyValueHeads, total, HeadDim);
         }
+        var outputs = Decoder.Run(inputs, _outputNames, buffers, cancellationToken);
         return ((Tensor<float>)outputs["logits"], new KvCache(keys, values, total));
     }
 

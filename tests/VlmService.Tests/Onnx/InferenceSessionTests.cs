@@ -58,6 +58,23 @@ public sealed class InferenceSessionTests(ModelFolders models)
     }
 
     [Fact]
+    public void Outputs_can_be_written_straight_into_caller_buffers()
+    {
+        using var session = InferenceSession.Open(Path.Combine(models.Clip, "onnx", "text_model.onnx"), Cpu);
+        KeyValuePair<string, ITensor>[] inputs =
+        [
+            new("input_ids", new Tensor<long>([49406, 320, 2368, 49407], 1, 4)),
+            new("attention_mask", new Tensor<long>([1, 1, 1, 1], 1, 4)),
+        ];
+        var expected = (Tensor<float>)session.Run(inputs, ["text_embeds"])["text_embeds"];
+        var buffer = new Tensor<float>(new float[24], 1, 24);
+        ITensor written = session.Run(inputs, ["text_embeds"], [buffer])["text_embeds"];
+        Assert.Same(buffer, written);
+        Assert.Equal(expected.Data, buffer.Data);
+        Assert.Contains(buffer.Data, v => v != 0);
+    }
+
+    [Fact]
     public void A_cancelled_run_throws_operation_cancelled_and_the_session_keeps_working()
     {
         using var session = InferenceSession.Open(Path.Combine(models.Siglip, "onnx", "vision_model.onnx"), Cpu);
