@@ -105,7 +105,12 @@ internal sealed class BatchDecoder : IAsyncDisposable
                 }
                 Admit(incoming);
                 DropAbandoned(_prefilling);
-                DropAbandoned(_active);
+                if (_active.Any(s => s.CancellationToken.IsCancellationRequested))
+                {
+                    // Rows leave the shared cache layout: give the others their own caches first.
+                    Unbatch();
+                    _metrics.ActiveSequencesChanged(-DropAbandoned(_active));
+                }
                 if (_prefilling.Count > 0)
                 {
                     PrefillChunk(_prefilling[0]);
@@ -154,12 +159,10 @@ internal sealed class BatchDecoder : IAsyncDisposable
 
     private void Leave(ActiveSequence sequence) => Interlocked.Add(ref _reservedBytes, -sequence.ReservedBytes);
 
-    private void DropAbandoned(List<ActiveSequence> sequences)
+    /// <summary>Fails and removes the sequences whose caller went away; returns how many left.</summary>
+    private int DropAbandoned(List<ActiveSequence> sequences)
     {
-        if (ReferenceEquals(sequences, _active) && _active.Any(s => s.CancellationToken.IsCancellationRequested))
-        {
-            Unbatch();
-        }
+        int dropped = 0;
         for (int i = sequences.Count - 1; i >= 0; i--)
         {
             ActiveSequence sequence = sequences[i];
@@ -170,12 +173,10 @@ internal sealed class BatchDecoder : IAsyncDisposable
             sequence.Fail(new OperationCanceledException(sequence.CancellationToken));
             sequences.RemoveAt(i);
             Leave(sequence);
-            if (ReferenceEquals(sequences, _active))
-            {
-                _metrics.ActiveSequencesChanged(-1);
-            }
             _metrics.Rejected("cancelled");
+            dropped++;
         }
+        return dropped;
     }
 
     /// <summary>

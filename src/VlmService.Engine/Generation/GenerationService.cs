@@ -60,8 +60,8 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
 
     private async Task<EncodedImage> EncodeImageAsync(GenerativeModel model, byte[] bytes, bool? doImageSplitting, CancellationToken cancellationToken)
     {
-        string key = VisionFeatureCache.Key(model.Id, model.SplitsImage(doImageSplitting), bytes);
-        if (features.TryGet(key, out EncodedImage cached))
+        string? key = features.Enabled ? VisionFeatureCache.Key(model.Id, model.SplitsImage(doImageSplitting), bytes) : null;
+        if (key is not null && features.TryGet(key, out EncodedImage cached))
         {
             return cached;
         }
@@ -69,7 +69,10 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
         ProcessedImage processed = await decoding.DecodeAsync(bytes, rgb => model.ProcessImage(rgb, doImageSplitting), cancellationToken).ConfigureAwait(false);
         float[] rows = await model.VisionStage.SubmitAsync(processed, cancellationToken).ConfigureAwait(false);
         var encoded = new EncodedImage(processed.Layout, rows);
-        features.Add(key, encoded);
+        if (key is not null)
+        {
+            features.Add(key, encoded);
+        }
         return encoded;
     }
 

@@ -15,6 +15,9 @@ public sealed class VisionFeatureCache(IOptions<GenerationOptions> options, Engi
 
     private readonly LruCache<string, EncodedImage> _entries = new(options.Value.VisionFeatureCacheBytes, e => e.Bytes);
 
+    /// <summary>False when configured to 0 bytes: callers skip hashing the image and the lookup.</summary>
+    public bool Enabled { get; } = options.Value.VisionFeatureCacheBytes > 0;
+
     /// <summary>Bytes of features held now.</summary>
     public long Bytes => _entries.TotalCost;
 

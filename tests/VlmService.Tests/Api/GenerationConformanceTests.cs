@@ -87,27 +87,7 @@ public sealed class BatchedGenerationTests(ModelFolders models)
         var cases = images.Select((image, i) => new { image, question = questions[i], max_new_tokens = 6 + (3 * i), do_image_splitting = false }).ToArray();
         JsonArray reference = ReferenceRunner.RunWithRequest("generate.mjs", new { folder = models.Folder(family), family, cases }).AsArray();
 
-        int largestBatch = 0;
-        using var listener = new System.Diagnostics.Metrics.MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Name == "vlm_batch_size")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<int>((_, size, tags, _) =>
-        {
-            foreach (var tag in tags)
-            {
-                if (tag.Value is string stage && stage.EndsWith("/decoder", StringComparison.Ordinal))
-                {
-                    InterlockedMax(ref largestBatch, size);
-                }
-            }
-        });
-        listener.Start();
-
+        using var executions = new StageExecutions();
         await using var factory = new VlmServiceFactory(models.Root);
         HttpClient client = await factory.ReadyClientAsync();
         var calls = cases.Select(c => ApiJson.PostAsync(client, "/vqa", new
@@ -125,15 +105,8 @@ public sealed class BatchedGenerationTests(ModelFolders models)
             Assert.Equal(reference[i]!["text"]!.GetValue<string>(), answers[i].Body!["answer"]!.GetValue<string>());
             Assert.Equal(reference[i]!["new_ids"]!.AsArray().Count, answers[i].Body!["usage"]!["completion_tokens"]!.GetValue<int>());
         }
+        int largestBatch = executions.LargestBatch($"{Path.GetFileName(models.Folder(family))}/decoder");
         Assert.True(largestBatch > 1, $"sequences were never decoded together (largest batch {largestBatch})");
-    }
-
-    private static void InterlockedMax(ref int target, int value)
-    {
-        int current;
-        while (value > (current = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, current) != current)
-        {
-        }
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using VlmService.Engine.Generation;
@@ -114,7 +113,12 @@ public sealed class ServingEngineTests(ModelFolders models)
         var cases = new[] { new { image = path, question = "What is in this picture?", max_new_tokens = 8, do_image_splitting = (bool?)true } };
         JsonNode expected = ReferenceRunner.RunWithRequest("generate.mjs", new { folder = models.Folder("smolvlm"), family = "smolvlm", cases })[0]!;
         using var executions = new StageExecutions();
-        await using var factory = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string> { ["Generation:PrefillChunkTokens"] = "64" });
+        await using var factory = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string>
+        {
+            ["Generation:PrefillChunkTokens"] = "64",
+            // The running sequence must outlast the long prompt's image work and prefill, however fast decoding is.
+            ["Generation:MaxTokensLimit"] = "100000",
+        });
         HttpClient client = await factory.ReadyClientAsync();
         var generation = factory.Services.GetRequiredService<GenerationService>();
         string image = Convert.ToBase64String(File.ReadAllBytes(path));
@@ -122,7 +126,7 @@ public sealed class ServingEngineTests(ModelFolders models)
         // A long-running sequence is decoding when the long prompt arrives.
         using var stop = new CancellationTokenSource();
         Task<(int, JsonNode?)> running = ApiJson.PostAsync(client, "/caption",
-            new { model = "smolvlm-tiny", image, max_tokens = 1000, ignore_eos = true, do_image_splitting = false }, stop.Token);
+            new { model = "smolvlm-tiny", image, max_tokens = 100000, ignore_eos = true, do_image_splitting = false }, stop.Token);
         var joined = DateTime.UtcNow.AddSeconds(20);
         while (executions.Count("smolvlm-tiny/decoder") == 0 && DateTime.UtcNow < joined)
         {
@@ -160,81 +164,5 @@ public sealed class ServingEngineTests(ModelFolders models)
             await Task.Delay(20);
         }
         Assert.Equal(0, generation.ActiveSequences);
-    }
-
-    /// <summary>Batches run per stage, seen through vlm_batch_size as they happen.</summary>
-    private sealed class StageExecutions : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private readonly Dictionary<string, (int Count, int Largest)> _stages = [];
-        private readonly List<string> _order = [];
-        private bool _recordOrder;
-
-        public StageExecutions()
-        {
-            _listener.InstrumentPublished = (instrument, listener) =>
-            {
-                if (instrument.Name == "vlm_batch_size")
-                {
-                    listener.EnableMeasurementEvents(instrument);
-                }
-            };
-            _listener.SetMeasurementEventCallback<int>((_, size, tags, _) =>
-            {
-                foreach (KeyValuePair<string, object?> tag in tags)
-                {
-                    if (tag.Key == "stage" && tag.Value is string stage)
-                    {
-                        lock (_stages)
-                        {
-                            (int count, int largest) = _stages.GetValueOrDefault(stage);
-                            _stages[stage] = (count + 1, Math.Max(largest, size));
-                            if (_recordOrder)
-                            {
-                                _order.Add(stage);
-                            }
-                        }
-                    }
-                }
-            });
-            _listener.Start();
-        }
-
-        public int Count(string stage)
-        {
-            lock (_stages)
-            {
-                return _stages.GetValueOrDefault(stage).Count;
-            }
-        }
-
-        public int LargestBatch(string stage)
-        {
-            lock (_stages)
-            {
-                return _stages.GetValueOrDefault(stage).Largest;
-            }
-        }
-
-        public void StartOrder()
-        {
-            lock (_stages)
-            {
-                _recordOrder = true;
-            }
-        }
-
-        public IReadOnlyList<string> Order
-        {
-            get
-            {
-                lock (_stages)
-                {
-                    return [.. _order];
-                }
-            }
-        }
-
-        public void Dispose() => _listener.Dispose();
     }
 }
