@@ -112,6 +112,7 @@ internal static class RawBaseline
 
         KvCache batchCache = CacheLayout.LeftPad(Enumerable.Repeat(cache, width).ToList(), cache.Length, sessions.KeyValueHeads, sessions.HeadDim);
         long[] tokens = Enumerable.Repeat((long)first, width).ToArray();
+        var pool = new KvBufferPool();
         long decodeStart = Stopwatch.GetTimestamp();
         for (int step = 1; step < maxTokens; step++)
         {
@@ -119,7 +120,9 @@ internal static class RawBaseline
             long[] mask = Enumerable.Repeat(1L, width * (length + 1)).ToArray();
             long[] positions = Enumerable.Repeat((long)length, width).ToArray();
             Tensor<float> embeds = sessions.EmbedTokens(tokens, width, 1, CancellationToken.None);
-            (Tensor<float> logits, batchCache) = sessions.Decode(embeds, mask, positions, batchCache, CancellationToken.None);
+            (Tensor<float> logits, KvCache present) = sessions.Decode(embeds, mask, positions, batchCache, pool, CancellationToken.None);
+            pool.Return(batchCache);
+            batchCache = present;
             int vocabulary = (int)logits.Shape[2];
             for (int b = 0; b < width; b++)
             {

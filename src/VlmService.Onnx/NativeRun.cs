@@ -51,9 +51,9 @@ internal sealed unsafe class NativeRun : IDisposable
         Array buffer = tensor.Buffer;
         GCHandle pin = GCHandle.Alloc(buffer, GCHandleType.Pinned);
         _pins.Add(pin);
-        nuint byteLength = (nuint)((long)buffer.Length * ElementSize(tensor.ElementType));
-        nint value;
         long[] shape = tensor.Shape;
+        nuint byteLength = (nuint)(Shapes.ElementCount(shape) * ElementSize(tensor.ElementType));
+        nint value;
         fixed (long* s = shape)
         {
             OrtApi.Check(OrtApi.CreateTensorWithDataAsOrtValue(

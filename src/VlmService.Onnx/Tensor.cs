@@ -13,9 +13,14 @@ public interface ITensor
 public sealed class Tensor<T> : ITensor where T : unmanaged
 {
     public Tensor(T[] data, params long[] shape)
+        : this(data, shape, exact: true)
+    {
+    }
+
+    internal Tensor(T[] data, long[] shape, bool exact)
     {
         long count = Shapes.ElementCount(shape);
-        if (count != data.LongLength)
+        if (exact ? count != data.LongLength : count > data.LongLength)
         {
             throw new ArgumentException($"Shape [{string.Join(',', shape)}] needs {count} elements, got {data.Length}.", nameof(data));
         }
@@ -23,6 +28,7 @@ public sealed class Tensor<T> : ITensor where T : unmanaged
         Shape = shape;
     }
 
+    /// <summary>The elements, row-major; longer than the shape needs only for <see cref="Tensor.OverPrefix"/> tensors.</summary>
     public T[] Data { get; }
 
     public long[] Shape { get; }
@@ -34,9 +40,18 @@ public sealed class Tensor<T> : ITensor where T : unmanaged
     /// <summary>Row <paramref name="index"/> along the first axis, copied.</summary>
     public T[] Row(int index)
     {
-        int rowLength = (int)(Data.LongLength / Shape[0]);
+        int rowLength = (int)(Shapes.ElementCount(Shape) / Shape[0]);
         return Data.AsSpan(index * rowLength, rowLength).ToArray();
     }
+}
+
+public static class Tensor
+{
+    /// <summary>
+    /// A tensor over the first elements of a larger array, so that a reused buffer can hold tensors of changing
+    /// shapes (a KV cache that grows by one position per step). Its <see cref="Tensor{T}.Data"/> is the whole array.
+    /// </summary>
+    public static Tensor<T> OverPrefix<T>(T[] buffer, params long[] shape) where T : unmanaged => new(buffer, shape, exact: false);
 }
 
 public static class Shapes

@@ -32,9 +32,6 @@ internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions opti
     /// <summary>Positions in this sequence's cache, wherever the cache lives.</summary>
     public int CacheLength { get; set; }
 
-    /// <summary>Done (finished, failed or cancelled): its output channel is complete.</summary>
-    public bool IsFinished { get; private set; }
-
     public int Generated { get; set; }
 
     public int LastToken { get; set; }
@@ -56,7 +53,6 @@ internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions opti
         {
             Output.Writer.TryWrite(new GenerationUpdate(delta + Detokenizer.Flush(), finish, Generated));
             Output.Writer.TryComplete();
-            IsFinished = true;
             Cache = null;
             return true;
         }
@@ -69,7 +65,6 @@ internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions opti
 
     public void Fail(Exception error)
     {
-        IsFinished = true;
         Cache = null;
         Output.Writer.TryComplete(error);
     }

@@ -11,8 +11,9 @@ namespace VlmService.Engine.Generation;
 /// (so a long prompt delays the running batch by one chunk per step, never by its whole length); then runs every
 /// decoding sequence's next token in one decoder call. Caches of different lengths are left-padded and the padding
 /// masked out. While the batch keeps its members, each step's output cache is the next step's input as it is;
-/// only a join or a leave re-lays the rows out. Finished or abandoned sequences leave at once and their caches and
-/// reservations are dropped.
+/// only a join or a leave re-lays the rows out. The batch's cache arrays come from a pool and go back to it once
+/// read, so steady decoding allocates no cache memory. Finished or abandoned sequences leave at once and their
+/// caches and reservations are dropped.
 /// Prompts are always cut into the same chunks, so a sequence's output never depends on what else is running.
 /// </summary>
 internal sealed class BatchDecoder : IAsyncDisposable
@@ -26,6 +27,9 @@ internal sealed class BatchDecoder : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<ActiveSequence> _prefilling = [];
     private readonly List<ActiveSequence> _active = [];
+    private readonly KvBufferPool _pool = new();
+
+    /// <summary>The decoding sequences' cache: row b belongs to _active[b]. Null exactly when _active is empty.</summary>
     private KvCache? _batch;
     private readonly Task _loop;
     private int _waiting;
@@ -105,12 +109,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
                 }
                 Admit(incoming);
                 DropAbandoned(_prefilling);
-                if (_active.Any(s => s.CancellationToken.IsCancellationRequested))
-                {
-                    // Rows leave the shared cache layout: give the others their own caches first.
-                    Unbatch();
-                    _metrics.ActiveSequencesChanged(-DropAbandoned(_active));
-                }
+                DropAbandonedDecoding();
                 if (_prefilling.Count > 0)
                 {
                     PrefillChunk(_prefilling[0]);
@@ -159,24 +158,47 @@ internal sealed class BatchDecoder : IAsyncDisposable
 
     private void Leave(ActiveSequence sequence) => Interlocked.Add(ref _reservedBytes, -sequence.ReservedBytes);
 
-    /// <summary>Fails and removes the sequences whose caller went away; returns how many left.</summary>
-    private int DropAbandoned(List<ActiveSequence> sequences)
+    /// <summary>Fails and removes the prefilling sequences whose caller went away.</summary>
+    private void DropAbandoned(List<ActiveSequence> sequences)
     {
-        int dropped = 0;
         for (int i = sequences.Count - 1; i >= 0; i--)
         {
-            ActiveSequence sequence = sequences[i];
-            if (!sequence.CancellationToken.IsCancellationRequested)
+            if (sequences[i].CancellationToken.IsCancellationRequested)
             {
-                continue;
+                Abandon(sequences[i]);
+                sequences.RemoveAt(i);
             }
-            sequence.Fail(new OperationCanceledException(sequence.CancellationToken));
-            sequences.RemoveAt(i);
-            Leave(sequence);
-            _metrics.Rejected("cancelled");
-            dropped++;
         }
-        return dropped;
+    }
+
+    /// <summary>Fails the decoding sequences whose caller went away and lays the batch out without their rows.</summary>
+    private void DropAbandonedDecoding()
+    {
+        if (!_active.Any(s => s.CancellationToken.IsCancellationRequested))
+        {
+            return;
+        }
+        var staying = new List<int>(_active.Count);
+        for (int b = 0; b < _active.Count; b++)
+        {
+            if (_active[b].CancellationToken.IsCancellationRequested)
+            {
+                Abandon(_active[b]);
+                _metrics.ActiveSequencesChanged(-1);
+            }
+            else
+            {
+                staying.Add(b);
+            }
+        }
+        Relayout(staying, joining: null);
+    }
+
+    private void Abandon(ActiveSequence sequence)
+    {
+        sequence.Fail(new OperationCanceledException(sequence.CancellationToken));
+        Leave(sequence);
+        _metrics.Rejected("cancelled");
     }
 
     /// <summary>
@@ -215,8 +237,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
                 Leave(sequence);
                 return;
             }
-            Unbatch();
-            _active.Add(sequence);
+            Relayout(Enumerable.Range(0, _active.Count).ToList(), joining: sequence);
             _metrics.ActiveSequencesChanged(1);
         }
         catch (Exception ex)
@@ -232,12 +253,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
     {
         DecoderSessions sessions = _model.Sessions;
         int batch = _active.Count;
-        if (_batch is null)
-        {
-            _batch = CacheLayout.LeftPad(_active.Select(s => s.Cache!).ToList(), _active.Max(s => s.CacheLength), sessions.KeyValueHeads, sessions.HeadDim);
-            _active.ForEach(s => s.Cache = null);
-        }
-        int longest = _batch.Length;
+        int longest = _batch!.Length;
         long[] tokens = _active.Select(s => (long)s.LastToken).ToArray();
         long[] positions = _active.Select(s => (long)s.CacheLength).ToArray();
         var mask = new long[batch * (longest + 1)];
@@ -251,7 +267,9 @@ internal sealed class BatchDecoder : IAsyncDisposable
         try
         {
             Tensor<float> embeds = sessions.EmbedTokens(tokens, batch, 1, _stopping.Token);
-            (logits, _batch) = sessions.Decode(embeds, mask, positions, _batch, _stopping.Token);
+            (logits, KvCache present) = sessions.Decode(embeds, mask, positions, _batch, _pool, _stopping.Token);
+            _pool.Return(_batch);
+            _batch = present;
         }
         catch (Exception ex) when (!_stopping.IsCancellationRequested)
         {
@@ -262,12 +280,11 @@ internal sealed class BatchDecoder : IAsyncDisposable
                 Leave(sequence);
             }
             _metrics.ActiveSequencesChanged(-_active.Count);
-            _active.Clear();
-            _batch = null;
+            Relayout([], joining: null);
             return;
         }
         int vocabulary = (int)logits.Shape[2];
-        var finished = new List<int>();
+        var staying = new List<int>(batch);
         for (int b = 0; b < batch; b++)
         {
             ActiveSequence sequence = _active[b];
@@ -276,41 +293,48 @@ internal sealed class BatchDecoder : IAsyncDisposable
             sequence.LastTokenAt = Stopwatch.GetTimestamp();
             if (sequence.Advance(logits.Data.AsSpan(b * vocabulary, vocabulary), _model.Generation.EosTokenIds))
             {
-                finished.Add(b);
+                Leave(sequence);
+                _metrics.ActiveSequencesChanged(-1);
+            }
+            else
+            {
+                staying.Add(b);
             }
         }
-        if (finished.Count == 0)
+        if (staying.Count < batch)
         {
-            return;
-        }
-        Unbatch();
-        for (int i = finished.Count - 1; i >= 0; i--)
-        {
-            ActiveSequence sequence = _active[finished[i]];
-            sequence.Cache = null;
-            _active.RemoveAt(finished[i]);
-            Leave(sequence);
-            _metrics.ActiveSequencesChanged(-1);
+            Relayout(staying, joining: null);
         }
     }
 
-    /// <summary>Gives every decoding sequence its own cache back from the batch layout, before the membership changes.</summary>
-    private void Unbatch()
+    /// <summary>
+    /// Changes the batch's membership: the rows of <paramref name="staying"/> (indices into the current batch) keep
+    /// their order and <paramref name="joining"/>, with its own cache from prefill, comes last. The rows are copied
+    /// into pooled arrays only as long as the longest member needs. An empty batch lets the pool's arrays go.
+    /// </summary>
+    private void Relayout(List<int> staying, ActiveSequence? joining)
     {
+        DecoderSessions sessions = _model.Sessions;
+        var rows = staying.Select(b => new CacheRow(_batch!, b, _active[b].CacheLength)).ToList();
+        var members = staying.Select(b => _active[b]).ToList();
+        if (joining is not null)
+        {
+            rows.Add(new CacheRow(joining.Cache!, 0, joining.CacheLength));
+            members.Add(joining);
+            joining.Cache = null;
+        }
+        KvCache? previous = _batch;
+        _batch = rows.Count == 0 ? null : CacheLayout.Gather(rows, rows.Max(r => r.Length), sessions.KeyValueHeads, sessions.HeadDim, _pool.Rent);
+        if (previous is not null)
+        {
+            _pool.Return(previous);
+        }
+        _active.Clear();
+        _active.AddRange(members);
         if (_batch is null)
         {
-            return;
+            _pool.Clear();
         }
-        DecoderSessions sessions = _model.Sessions;
-        for (int b = 0; b < _active.Count; b++)
-        {
-            ActiveSequence sequence = _active[b];
-            if (!sequence.IsFinished)
-            {
-                sequence.Cache = CacheLayout.Take(_batch, b, _batch.Length - sequence.CacheLength, sequence.CacheLength, sessions.KeyValueHeads, sessions.HeadDim);
-            }
-        }
-        _batch = null;
     }
 
     public async ValueTask DisposeAsync()

@@ -1,57 +1,50 @@
 namespace VlmService.Engine.Generation;
 
-/// <summary>Moves per-sequence caches into a left-padded batch and back out.</summary>
+/// <summary>Row <paramref name="Row"/> of a cache laid out [batch, kvHeads, cache.Length, headDim], whose last <paramref name="Length"/> positions hold entries.</summary>
+internal readonly record struct CacheRow(KvCache Cache, int Row, int Length);
+
+/// <summary>Moves caches' rows into a left-padded batch layout.</summary>
 internal static class CacheLayout
 {
-    /// <summary>[batch, kvHeads, length, headDim] with each sequence's entries right-aligned (padding on the left is zeros).</summary>
-    public static KvCache LeftPad(IReadOnlyList<KvCache> caches, int length, int kvHeads, int headDim)
+    /// <summary>[caches.Count, kvHeads, length, headDim]: each sequence's own cache right-aligned, zeros on the left.</summary>
+    public static KvCache LeftPad(IReadOnlyList<KvCache> caches, int length, int kvHeads, int headDim) =>
+        Gather(caches.Select(c => new CacheRow(c, 0, c.Length)).ToList(), length, kvHeads, headDim, elements => new float[elements]);
+
+    /// <summary>
+    /// A new batch [rows.Count, kvHeads, length, headDim] in arrays from <paramref name="allocate"/> (which may be
+    /// longer than needed): row b holds <paramref name="rows"/>[b]'s entries right-aligned, and the padding on its left
+    /// is zeroed, so a reused array never leaks old values into a row (they are masked out, but zeros keep runs exact).
+    /// </summary>
+    public static KvCache Gather(IReadOnlyList<CacheRow> rows, int length, int kvHeads, int headDim, Func<int, float[]> allocate)
     {
-        int layers = caches[0].Keys.Length;
+        int layers = rows[0].Cache.Keys.Length;
+        int elements = rows.Count * kvHeads * length * headDim;
         var keys = new float[layers][];
         var values = new float[layers][];
         for (int layer = 0; layer < layers; layer++)
         {
-            keys[layer] = new float[caches.Count * kvHeads * length * headDim];
-            values[layer] = new float[caches.Count * kvHeads * length * headDim];
-            for (int b = 0; b < caches.Count; b++)
+            keys[layer] = allocate(elements);
+            values[layer] = allocate(elements);
+            for (int b = 0; b < rows.Count; b++)
             {
-                Place(caches[b].Keys[layer], caches[b].Length, keys[layer], b, length, kvHeads, headDim);
-                Place(caches[b].Values[layer], caches[b].Length, values[layer], b, length, kvHeads, headDim);
+                CacheRow row = rows[b];
+                Place(row.Cache.Keys[layer], row, keys[layer], b, length, kvHeads, headDim);
+                Place(row.Cache.Values[layer], row, values[layer], b, length, kvHeads, headDim);
             }
         }
         return new KvCache(keys, values, length);
     }
 
-    private static void Place(float[] source, int sourceLength, float[] target, int batchIndex, int length, int kvHeads, int headDim)
+    private static void Place(float[] source, CacheRow row, float[] target, int batchIndex, int length, int kvHeads, int headDim)
     {
-        int offset = length - sourceLength;
+        int padding = length - row.Length;
+        int sourceLength = row.Cache.Length;
         for (int h = 0; h < kvHeads; h++)
         {
-            Array.Copy(source, h * sourceLength * headDim, target, (((batchIndex * kvHeads) + h) * length * headDim) + (offset * headDim), sourceLength * headDim);
+            int targetStart = ((batchIndex * kvHeads) + h) * length * headDim;
+            Array.Clear(target, targetStart, padding * headDim);
+            int sourceStart = ((((row.Row * kvHeads) + h) * sourceLength) + sourceLength - row.Length) * headDim;
+            Array.Copy(source, sourceStart, target, targetStart + (padding * headDim), row.Length * headDim);
         }
-    }
-
-    /// <summary>Row <paramref name="batchIndex"/> of a batch cache, positions [start, start + count), as a cache of its own.</summary>
-    public static KvCache Take(KvCache batch, int batchIndex, int start, int count, int kvHeads, int headDim)
-    {
-        int layers = batch.Keys.Length;
-        var keys = new float[layers][];
-        var values = new float[layers][];
-        for (int layer = 0; layer < layers; layer++)
-        {
-            keys[layer] = Slice(batch.Keys[layer], batchIndex, start, count, batch.Length, kvHeads, headDim);
-            values[layer] = Slice(batch.Values[layer], batchIndex, start, count, batch.Length, kvHeads, headDim);
-        }
-        return new KvCache(keys, values, count);
-    }
-
-    private static float[] Slice(float[] source, int batchIndex, int start, int count, int length, int kvHeads, int headDim)
-    {
-        var result = new float[kvHeads * count * headDim];
-        for (int h = 0; h < kvHeads; h++)
-        {
-            Array.Copy(source, ((((batchIndex * kvHeads) + h) * length) + start) * headDim, result, h * count * headDim, count * headDim);
-        }
-        return result;
     }
 }

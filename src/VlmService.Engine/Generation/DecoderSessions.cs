@@ -119,7 +119,15 @@ internal sealed class DecoderSessions : IDisposable
     }
 
     /// <summary>One decoder pass: logits for every input position and the grown cache.</summary>
-    public (Tensor<float> Logits, KvCache Present) Decode(Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, CancellationToken cancellationToken)
+    public (Tensor<float> Logits, KvCache Present) Decode(Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, CancellationToken cancellationToken) =>
+        Decode(embeds, attentionMask, positionIds, past, null, cancellationToken);
+
+    /// <summary>
+    /// One decoder pass: logits for every input position and the grown cache, whose arrays come from
+    /// <paramref name="presentPool"/> when one is given (they go back to it if the run fails).
+    /// </summary>
+    public (Tensor<float> Logits, KvCache Present) Decode(
+        Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvBufferPool? presentPool, CancellationToken cancellationToken)
     {
         int batch = (int)embeds.Shape[0];
         int length = (int)embeds.Shape[1];
@@ -135,11 +143,13 @@ internal sealed class DecoderSessions : IDisposable
         }
         for (int layer = 0; layer < Layers; layer++)
         {
-            inputs.Add(new(_pastNames[2 * layer], new Tensor<float>(past.Keys[layer], batch, KeyValueHeads, past.Length, HeadDim)));
-            inputs.Add(new(_pastNames[(2 * layer) + 1], new Tensor<float>(past.Values[layer], batch, KeyValueHeads, past.Length, HeadDim)));
+            inputs.Add(new(_pastNames[2 * layer], Tensor.OverPrefix(past.Keys[layer], batch, KeyValueHeads, past.Length, HeadDim)));
+            inputs.Add(new(_pastNames[(2 * layer) + 1], Tensor.OverPrefix(past.Values[layer], batch, KeyValueHeads, past.Length, HeadDim)));
         }
         // The outputs' shapes are known before the run, so ONNX Runtime writes them straight into the arrays the
         // batch keeps: the step's new cache (the largest tensor it makes) is never copied a second time.
+        int elements = batch * KeyValueHeads * total * HeadDim;
+        Func<int, float[]> allocate = presentPool is null ? n => new float[n] : presentPool.Rent;
         var keys = new float[Layers][];
         var values = new float[Layers][];
         var buffers = new ITensor?[_outputNames.Length];
@@ -149,13 +159,22 @@ internal sealed class DecoderSessions : IDisposable
         }
         for (int layer = 0; layer < Layers; layer++)
         {
-            keys[layer] = new float[batch * KeyValueHeads * total * HeadDim];
-            values[layer] = new float[batch * KeyValueHeads * total * HeadDim];
-            buffers[1 + (2 * layer)] = new Tensor<float>(keys[layer], batch, KeyValueHeads, total, HeadDim);
-            buffers[2 + (2 * layer)] = new Tensor<float>(values[layer], batch, KeyValueHeads, total, HeadDim);
+            keys[layer] = allocate(elements);
+            values[layer] = allocate(elements);
+            buffers[1 + (2 * layer)] = Tensor.OverPrefix(keys[layer], batch, KeyValueHeads, total, HeadDim);
+            buffers[2 + (2 * layer)] = Tensor.OverPrefix(values[layer], batch, KeyValueHeads, total, HeadDim);
         }
-        var outputs = Decoder.Run(inputs, _outputNames, buffers, cancellationToken);
-        return ((Tensor<float>)outputs["logits"], new KvCache(keys, values, total));
+        var present = new KvCache(keys, values, total);
+        try
+        {
+            var outputs = Decoder.Run(inputs, _outputNames, buffers, cancellationToken);
+            return ((Tensor<float>)outputs["logits"], present);
+        }
+        catch
+        {
+            presentPool?.Return(present);
+            throw;
+        }
     }
 
     public void Dispose()

@@ -82,4 +82,37 @@ public sealed class GenerationPartsTests
             "\n<fake_token_around_image><global-img><image><image><fake_token_around_image>Hi", expanded);
         Assert.Equal("a<t><t><t>b<t>", PromptBuilder.ExpandLlava("a<t>b<t>", "<t>", 3));
     }
+
+    [Fact]
+    public void The_kv_pool_hands_back_returned_arrays_and_lets_outgrown_ones_go()
+    {
+        var pool = new KvBufferPool();
+        float[] first = pool.Rent(800);
+        Assert.Equal(900, first.Length);
+        pool.Return(new KvCache([first], [Array.Empty<float>()], 1));
+        Assert.Equal(900, pool.FreeElements);
+        Assert.Same(first, pool.Rent(850));
+        pool.Return(new KvCache([first], [], 1));
+        float[] grown = pool.Rent(1600);
+        Assert.NotSame(first, grown);
+        Assert.Equal(0, pool.FreeElements);
+        pool.Return(new KvCache([grown], [], 1));
+        pool.Clear();
+        Assert.Equal(0, pool.FreeElements);
+        Assert.NotSame(grown, pool.Rent(1600));
+    }
+
+    [Fact]
+    public void Gathered_rows_are_right_aligned_behind_zeroed_padding_even_in_used_arrays()
+    {
+        // Two heads of width 1; a batch of two rows (stride 3) whose second row holds 2 entries, and a cache of its own.
+        var batch = new KvCache([[0, 0, 0, 0, 0, 0, 7, 1, 2, 7, 3, 4]], [[0, 0, 0, 0, 0, 0, 7, -1, -2, 7, -3, -4]], 3);
+        var own = new KvCache([[5, 6, 8, 9, 10, 11]], [[-5, -6, -8, -9, -10, -11]], 3);
+        KvCache gathered = CacheLayout.Gather(
+            [new CacheRow(batch, 1, 2), new CacheRow(own, 0, 3)], length: 3, kvHeads: 2, headDim: 1,
+            elements => Enumerable.Repeat(float.NaN, elements + 2).ToArray());
+        Assert.Equal(3, gathered.Length);
+        Assert.Equal([0, 1, 2, 0, 3, 4, 5, 6, 8, 9, 10, 11], gathered.Keys[0].Take(12));
+        Assert.Equal([0, -1, -2, 0, -3, -4, -5, -6, -8, -9, -10, -11], gathered.Values[0].Take(12));
+    }
 }

@@ -1,0 +1,73 @@
+namespace VlmService.Engine.Generation;
+
+/// <summary>
+/// Reuses the arrays a decoding batch's KV cache lives in. A step reads one set of per-layer arrays (the past) and
+/// writes another (the present, one position longer); renting the present here and returning the past afterwards
+/// lets two sets take turns instead of allocating two large arrays per layer per step, which the GC hands back to
+/// the OS late, if at all. Arrays get an eighth of headroom, so a set serves many steps before it must grow.
+/// Used by the decoding loop only: not thread-safe.
+/// </summary>
+internal sealed class KvBufferPool
+{
+    private readonly List<float[]> _free = [];
+
+    /// <summary>Elements held by arrays waiting to be rented again.</summary>
+    public long FreeElements { get; private set; }
+
+    /// <summary>The smallest free array of at least <paramref name="elements"/>, or a new one with headroom.</summary>
+    public float[] Rent(int elements)
+    {
+        int best = -1;
+        int smallest = -1;
+        for (int i = 0; i < _free.Count; i++)
+        {
+            int length = _free[i].Length;
+            if (length >= elements && (best < 0 || length < _free[best].Length))
+            {
+                best = i;
+            }
+            if (smallest < 0 || length < _free[smallest].Length)
+            {
+                smallest = i;
+            }
+        }
+        if (best >= 0)
+        {
+            return Take(best);
+        }
+        // Nothing fits: the cache has outgrown the smallest free array, which goes to the GC rather than waiting here.
+        if (smallest >= 0)
+        {
+            Take(smallest);
+        }
+        return new float[elements + (elements / 8)];
+    }
+
+    public void Return(KvCache cache)
+    {
+        foreach (float[] array in cache.Keys.Concat(cache.Values))
+        {
+            if (array.Length > 0)
+            {
+                _free.Add(array);
+                FreeElements += array.Length;
+            }
+        }
+    }
+
+    /// <summary>Lets every free array go (the batch emptied: an idle model should not hold a batch's worth of cache).</summary>
+    public void Clear()
+    {
+        _free.Clear();
+        FreeElements = 0;
+    }
+
+    private float[] Take(int index)
+    {
+        float[] array = _free[index];
+        _free[index] = _free[^1];
+        _free.RemoveAt(_free.Count - 1);
+        FreeElements -= array.Length;
+        return array;
+    }
+}
