@@ -18,7 +18,7 @@ public sealed record BatchingOptions
     /// The batch limit of generative models' vision encoders. Their views are large (512² tiles, 336² images): on CPU a
     /// bigger batch is no faster per image, and every image in a batch holds its attention activations at once.
     /// </summary>
-    public int MaxVisionBatchSize { get; set; } = 4;
+    public int MaxVisionBatchSize { get; set; } = 2;
 
     /// <summary>Requests waiting per stage before new ones are refused with 503.</summary>
     public int QueueCapacity { get; set; } = 512;

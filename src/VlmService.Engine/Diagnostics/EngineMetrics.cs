@@ -22,6 +22,7 @@ public sealed class EngineMetrics
     private readonly Counter<long> _generatedTokens;
     private readonly ConcurrentDictionary<string, int> _depths = new();
     private int _activeSequences;
+    private long _kvCacheReserved;
 
     public EngineMetrics(IMeterFactory meterFactory)
     {
@@ -36,6 +37,8 @@ public sealed class EngineMetrics
         _interTokenLatency = meter.CreateHistogram<double>("vlm_inter_token_latency_seconds", "s", "Time between consecutive new tokens of a sequence.");
         _generatedTokens = meter.CreateCounter<long>("vlm_generated_tokens_total", "{token}", "New tokens generated.");
         meter.CreateObservableGauge("vlm_active_sequences", () => Volatile.Read(ref _activeSequences), "{sequence}", "Sequences in the running decode batches.");
+        meter.CreateObservableGauge("vlm_kv_cache_reserved_bytes", () => Interlocked.Read(ref _kvCacheReserved), "By",
+            "KV-cache bytes reserved by admitted sequences for their prompt and max_tokens.");
         meter.CreateObservableGauge("vlm_queue_depth", () => _depths.Select(d => new Measurement<int>(d.Value, new KeyValuePair<string, object?>("stage", d.Key))),
             "{request}", "Requests waiting per stage.");
     }
@@ -66,6 +69,8 @@ public sealed class EngineMetrics
     }
 
     public void ActiveSequencesChanged(int delta) => Interlocked.Add(ref _activeSequences, delta);
+
+    public void KvCacheReservedChanged(long delta) => Interlocked.Add(ref _kvCacheReserved, delta);
 
     public void CacheLookup(string cache, bool hit) =>
         (hit ? _cacheHits : _cacheMisses).Add(1, new KeyValuePair<string, object?>("cache", cache));

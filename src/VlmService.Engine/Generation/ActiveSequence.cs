@@ -53,7 +53,6 @@ internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions opti
         {
             Output.Writer.TryWrite(new GenerationUpdate(delta + Detokenizer.Flush(), finish, Generated));
             Output.Writer.TryComplete();
-            Cache = null;
             return true;
         }
         if (delta.Length > 0)
@@ -65,7 +64,6 @@ internal sealed class ActiveSequence(PreparedPrompt prompt, SamplingOptions opti
 
     public void Fail(Exception error)
     {
-        Cache = null;
         Output.Writer.TryComplete(error);
     }
 }

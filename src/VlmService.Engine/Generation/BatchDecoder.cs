@@ -27,7 +27,9 @@ internal sealed class BatchDecoder : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<ActiveSequence> _prefilling = [];
     private readonly List<ActiveSequence> _active = [];
-    private readonly KvBufferPool _pool = new();
+    /// <summary>Arrays of the decoding batch's cache; prefill caches have their own pool, so neither takes the other's sizes.</summary>
+    private readonly KvBufferPool _batchPool = new();
+    private readonly KvBufferPool _prefillPool = new();
 
     /// <summary>The decoding sequences' cache: row b belongs to _active[b]. Null exactly when _active is empty.</summary>
     private KvCache? _batch;
@@ -103,9 +105,15 @@ internal sealed class BatchDecoder : IAsyncDisposable
         {
             while (true)
             {
-                if (_active.Count == 0 && _prefilling.Count == 0 && !await incoming.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+                if (_active.Count == 0 && _prefilling.Count == 0)
                 {
-                    return;
+                    // Idle: the pools' arrays go to the GC instead of holding the last burst's peak.
+                    _batchPool.Clear();
+                    _prefillPool.Clear();
+                    if (!await incoming.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
+                    {
+                        return;
+                    }
                 }
                 Admit(incoming);
                 DropAbandoned(_prefilling);
@@ -152,11 +160,16 @@ internal sealed class BatchDecoder : IAsyncDisposable
                 continue;
             }
             Interlocked.Add(ref _reservedBytes, next.ReservedBytes);
+            _metrics.KvCacheReservedChanged(next.ReservedBytes);
             _prefilling.Add(next);
         }
     }
 
-    private void Leave(ActiveSequence sequence) => Interlocked.Add(ref _reservedBytes, -sequence.ReservedBytes);
+    private void Leave(ActiveSequence sequence)
+    {
+        Interlocked.Add(ref _reservedBytes, -sequence.ReservedBytes);
+        _metrics.KvCacheReservedChanged(-sequence.ReservedBytes);
+    }
 
     /// <summary>Fails and removes the prefilling sequences whose caller went away.</summary>
     private void DropAbandoned(List<ActiveSequence> sequences)
@@ -196,6 +209,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
 
     private void Abandon(ActiveSequence sequence)
     {
+        ReleaseOwnCache(sequence);
         sequence.Fail(new OperationCanceledException(sequence.CancellationToken));
         Leave(sequence);
         _metrics.Rejected("cancelled");
@@ -220,7 +234,8 @@ internal sealed class BatchDecoder : IAsyncDisposable
             long[] mask = Enumerable.Repeat(1L, start + count).ToArray();
             long[] positions = Enumerable.Range(start, count).Select(i => (long)i).ToArray();
             _metrics.BatchExecuted($"{_model.Id}/prefill", 1);
-            (Tensor<float> logits, KvCache cache) = sessions.Decode(embeds, mask, positions, sequence.Cache ?? KvCache.Empty(sessions.Layers), sequence.CancellationToken);
+            (Tensor<float> logits, KvCache cache) = sessions.Decode(embeds, mask, positions, sequence.Cache ?? KvCache.Empty(sessions.Layers), _prefillPool, sequence.CancellationToken);
+            ReleaseOwnCache(sequence);
             sequence.Cache = cache;
             sequence.CacheLength = cache.Length;
             sequence.PrefillOffset = start + count;
@@ -234,6 +249,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
             sequence.LastTokenAt = Stopwatch.GetTimestamp();
             if (sequence.Advance(logits.Data.AsSpan((count - 1) * vocabulary, vocabulary), _model.Generation.EosTokenIds))
             {
+                ReleaseOwnCache(sequence);
                 Leave(sequence);
                 return;
             }
@@ -243,8 +259,19 @@ internal sealed class BatchDecoder : IAsyncDisposable
         catch (Exception ex)
         {
             _prefilling.Remove(sequence);
+            ReleaseOwnCache(sequence);
             Leave(sequence);
             sequence.Fail(ex);
+        }
+    }
+
+    /// <summary>Hands a sequence's own (prefill) cache back to its pool.</summary>
+    private void ReleaseOwnCache(ActiveSequence sequence)
+    {
+        if (sequence.Cache is { } cache)
+        {
+            _prefillPool.Return(cache);
+            sequence.Cache = null;
         }
     }
 
@@ -267,8 +294,8 @@ internal sealed class BatchDecoder : IAsyncDisposable
         try
         {
             Tensor<float> embeds = sessions.EmbedTokens(tokens, batch, 1, _stopping.Token);
-            (logits, KvCache present) = sessions.Decode(embeds, mask, positions, _batch, _pool, _stopping.Token);
-            _pool.Return(_batch);
+            (logits, KvCache present) = sessions.Decode(embeds, mask, positions, _batch, _batchPool, _stopping.Token);
+            _batchPool.Return(_batch);
             _batch = present;
         }
         catch (Exception ex) when (!_stopping.IsCancellationRequested)
@@ -310,7 +337,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
     /// <summary>
     /// Changes the batch's membership: the rows of <paramref name="staying"/> (indices into the current batch) keep
     /// their order and <paramref name="joining"/>, with its own cache from prefill, comes last. The rows are copied
-    /// into pooled arrays only as long as the longest member needs. An empty batch lets the pool's arrays go.
+    /// into pooled arrays only as long as the longest member needs.
     /// </summary>
     private void Relayout(List<int> staying, ActiveSequence? joining)
     {
@@ -321,20 +348,19 @@ internal sealed class BatchDecoder : IAsyncDisposable
         {
             rows.Add(new CacheRow(joining.Cache!, 0, joining.CacheLength));
             members.Add(joining);
-            joining.Cache = null;
         }
         KvCache? previous = _batch;
-        _batch = rows.Count == 0 ? null : CacheLayout.Gather(rows, rows.Max(r => r.Length), sessions.KeyValueHeads, sessions.HeadDim, _pool.Rent);
+        _batch = rows.Count == 0 ? null : CacheLayout.Gather(rows, rows.Max(r => r.Length), sessions.KeyValueHeads, sessions.HeadDim, _batchPool.Rent);
         if (previous is not null)
         {
-            _pool.Return(previous);
+            _batchPool.Return(previous);
+        }
+        if (joining is not null)
+        {
+            ReleaseOwnCache(joining);
         }
         _active.Clear();
         _active.AddRange(members);
-        if (_batch is null)
-        {
-            _pool.Clear();
-        }
     }
 
     public async ValueTask DisposeAsync()

@@ -124,7 +124,8 @@ internal sealed class DecoderSessions : IDisposable
 
     /// <summary>
     /// One decoder pass: logits for every input position and the grown cache, whose arrays come from
-    /// <paramref name="presentPool"/> when one is given (they go back to it if the run fails).
+    /// <paramref name="presentPool"/> when one is given (they go back to it if the run fails). The logits then live
+    /// in the pool's reused array, valid until its next pass.
     /// </summary>
     public (Tensor<float> Logits, KvCache Present) Decode(
         Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvBufferPool? presentPool, CancellationToken cancellationToken)
@@ -155,7 +156,8 @@ internal sealed class DecoderSessions : IDisposable
         var buffers = new ITensor?[_outputNames.Length];
         if (_vocabulary > 0)
         {
-            buffers[0] = new Tensor<float>(new float[(long)batch * length * _vocabulary], batch, length, _vocabulary);
+            int logits = batch * length * _vocabulary;
+            buffers[0] = Tensor.OverPrefix(presentPool?.Logits(logits) ?? new float[logits], batch, length, _vocabulary);
         }
         for (int layer = 0; layer < Layers; layer++)
         {

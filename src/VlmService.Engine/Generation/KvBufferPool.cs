@@ -5,11 +5,13 @@ namespace VlmService.Engine.Generation;
 /// writes another (the present, one position longer); renting the present here and returning the past afterwards
 /// lets two sets take turns instead of allocating two large arrays per layer per step, which the GC hands back to
 /// the OS late, if at all. Arrays get an eighth of headroom, so a set serves many steps before it must grow.
+/// The pass's logits go to one reused array too: they are read before the next pass runs.
 /// Used by the decoding loop only: not thread-safe.
 /// </summary>
 internal sealed class KvBufferPool
 {
     private readonly List<float[]> _free = [];
+    private float[] _logits = [];
 
     /// <summary>Elements held by arrays waiting to be rented again.</summary>
     public long FreeElements { get; private set; }
@@ -43,6 +45,16 @@ internal sealed class KvBufferPool
         return new float[elements + (elements / 8)];
     }
 
+    /// <summary>The reused logits array, grown to at least <paramref name="elements"/>.</summary>
+    public float[] Logits(int elements)
+    {
+        if (_logits.Length < elements)
+        {
+            _logits = new float[elements];
+        }
+        return _logits;
+    }
+
     public void Return(KvCache cache)
     {
         foreach (float[] array in cache.Keys.Concat(cache.Values))
@@ -55,11 +67,12 @@ internal sealed class KvBufferPool
         }
     }
 
-    /// <summary>Lets every free array go (the batch emptied: an idle model should not hold a batch's worth of cache).</summary>
+    /// <summary>Lets every free array and the logits array go (an idle model should not hold a batch's worth of cache).</summary>
     public void Clear()
     {
         _free.Clear();
         FreeElements = 0;
+        _logits = [];
     }
 
     private float[] Take(int index)

@@ -3,7 +3,10 @@ using System.Diagnostics.Metrics;
 
 namespace VlmService.Infrastructure;
 
-/// <summary>Requests by endpoint and final status, and their duration, for every API call.</summary>
+/// <summary>
+/// Requests by endpoint and final status, and their duration, for every API call; the process's resident memory
+/// and managed heap, so that memory can be watched where latency is.
+/// </summary>
 internal sealed class ApiMetrics
 {
     public const string MeterName = "VlmService.Api";
@@ -16,6 +19,10 @@ internal sealed class ApiMetrics
         Meter meter = meterFactory.Create(MeterName);
         _requests = meter.CreateCounter<long>("vlm_requests_total", "{request}", "API requests by endpoint and response status.");
         _duration = meter.CreateHistogram<double>("vlm_request_duration_seconds", "s", "API request duration by endpoint.");
+        meter.CreateObservableGauge("vlm_process_resident_memory_bytes", () => Environment.WorkingSet, "By",
+            "Resident memory of the process: weights, native heaps and the managed heap.");
+        meter.CreateObservableGauge("vlm_managed_heap_bytes", () => GC.GetGCMemoryInfo().HeapSizeBytes, "By",
+            "Managed heap size as of the last garbage collection.");
     }
 
     public void Record(string endpoint, int status, TimeSpan elapsed)
