@@ -30,6 +30,39 @@ public static partial class NativeHeap
         }
     }
 
+    /// <summary>
+    /// Makes glibc give large blocks back to the OS as soon as they are freed, and keeps its heaps few. By default
+    /// glibc raises its mmap threshold after each large free (up to 32 MB) and opens a heap per thread that
+    /// allocates (up to 8 per core): the large, short-lived buffers of inference (activations an ORT arena hands
+    /// back after a run, decoded images) then pile up in heaps that only grow. Call before native work starts;
+    /// false where the C library has no such settings.
+    /// </summary>
+    public static bool ReturnLargeBlocksPromptly()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return false;
+        }
+        try
+        {
+            return Mallopt(MmapThreshold, 128 * 1024) == 1 & Mallopt(ArenaMax, 2) == 1;
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return false;
+        }
+        catch (DllNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private const int MmapThreshold = -3;
+    private const int ArenaMax = -8;
+
+    [LibraryImport("libc", EntryPoint = "mallopt")]
+    private static partial int Mallopt(int parameter, int value);
+
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);
 }

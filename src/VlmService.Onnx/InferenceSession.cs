@@ -11,9 +11,15 @@ public sealed unsafe class InferenceSession : IDisposable
 {
     private nint _handle;
 
-    private InferenceSession(nint handle, string path, string provider, string? providerFallbackReason)
+    /// <summary>The run-option value that makes ORT shrink these arenas after each run, or null to keep them.</summary>
+    private readonly string? _shrinkArenas;
+
+    private InferenceSession(nint handle, string path, string provider, string? providerFallbackReason, SessionSettings settings)
     {
         _handle = handle;
+        _shrinkArenas = !settings.ShrinkArenaAfterRun ? null
+            : provider == ExecutionProviders.Cuda ? $"cpu:0;gpu:{settings.CudaDeviceId}"
+            : "cpu:0";
         ModelPath = path;
         Provider = provider;
         ProviderFallbackReason = providerFallbackReason;
@@ -68,21 +74,21 @@ public sealed unsafe class InferenceSession : IDisposable
         {
             try
             {
-                return new InferenceSession(Create(path, settings, useCuda: true), path, ExecutionProviders.Cuda, null);
+                return new InferenceSession(Create(path, settings, useCuda: true), path, ExecutionProviders.Cuda, null, settings);
             }
             catch (OrtException ex) when (settings.Provider == ExecutionProviderKind.Auto)
             {
                 fallbackReason = ex.Message;
             }
         }
-        return new InferenceSession(Create(path, settings, useCuda: false), path, ExecutionProviders.Cpu, fallbackReason);
+        return new InferenceSession(Create(path, settings, useCuda: false), path, ExecutionProviders.Cpu, fallbackReason, settings);
     }
 
     /// <summary>A session over a model held in memory (small helper graphs built at run time); CPU only.</summary>
     public static InferenceSession FromBytes(byte[] model, string name, SessionSettings settings)
     {
         var cpu = settings with { Provider = ExecutionProviderKind.Cpu };
-        return new InferenceSession(Create(model, cpu, useCuda: false), name, ExecutionProviders.Cpu, null);
+        return new InferenceSession(Create(model, cpu, useCuda: false), name, ExecutionProviders.Cpu, null, cpu);
     }
 
     private static nint Create(string path, SessionSettings settings, bool useCuda) => Create(settings, useCuda, options =>
@@ -231,7 +237,7 @@ public sealed unsafe class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_handle == 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         using var run = new NativeRun(inputs, outputNames, outputBuffers);
-        using var runOptions = new TerminableRunOptions(cancellationToken);
+        using var runOptions = new TerminableRunOptions(cancellationToken, _shrinkArenas);
         nint status;
         fixed (nint* inNames = run.InputNames)
         fixed (nint* inValues = run.InputValues)

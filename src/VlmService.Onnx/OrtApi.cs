@@ -84,6 +84,7 @@ internal static unsafe class OrtApi
     // Run options
     public static delegate* unmanaged<nint*, nint> CreateRunOptions => (delegate* unmanaged<nint*, nint>)Fn(39);
     public static delegate* unmanaged<nint, nint> RunOptionsSetTerminate => (delegate* unmanaged<nint, nint>)Fn(46);
+    public static delegate* unmanaged<nint, byte*, byte*, nint> AddRunConfigEntry => (delegate* unmanaged<nint, byte*, byte*, nint>)Fn(165);
     public static delegate* unmanaged<nint, void> ReleaseRunOptions => (delegate* unmanaged<nint, void>)Fn(97);
 
     // Values

@@ -22,6 +22,13 @@ public sealed record SessionSettings
 
     public int CudaDeviceId { get; init; }
 
+    /// <summary>
+    /// After each run, ORT's arenas hand back the memory the run made them grow (it is allocated again by the next
+    /// run). For graphs with large activations that run in bursts, such as vision encoders, whose peak would
+    /// otherwise stay resident for good.
+    /// </summary>
+    public bool ShrinkArenaAfterRun { get; init; }
+
     /// <summary>ORT_ENABLE_ALL; lower it only to compare against unoptimized graphs.</summary>
     public int GraphOptimizationLevel { get; init; } = 99;
 }

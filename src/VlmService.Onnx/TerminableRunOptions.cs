@@ -1,17 +1,22 @@
 namespace VlmService.Onnx;
 
-/// <summary>Run options whose terminate flag is raised when the token is cancelled.</summary>
+/// <summary>Run options whose terminate flag is raised when the token is cancelled, optionally shrinking arenas after the run.</summary>
 internal sealed unsafe class TerminableRunOptions : IDisposable
 {
     private readonly CancellationTokenRegistration _registration;
     private readonly Lock _gate = new();
     private nint _handle;
 
-    public TerminableRunOptions(CancellationToken cancellationToken)
+    /// <param name="shrinkArenas">Devices whose arenas give back what the run grew ("cpu:0;gpu:0"), or null.</param>
+    public TerminableRunOptions(CancellationToken cancellationToken, string? shrinkArenas = null)
     {
         nint handle;
         OrtApi.Check(OrtApi.CreateRunOptions(&handle));
         _handle = handle;
+        if (shrinkArenas is not null)
+        {
+            AddConfigEntry("memory.enable_memory_arena_shrinkage", shrinkArenas);
+        }
         if (cancellationToken.CanBeCanceled)
         {
             _registration = cancellationToken.Register(Terminate);
@@ -19,6 +24,17 @@ internal sealed unsafe class TerminableRunOptions : IDisposable
     }
 
     public nint Handle => _handle;
+
+    private void AddConfigEntry(string key, string value)
+    {
+        byte[] keyBytes = System.Text.Encoding.UTF8.GetBytes(key + "\0");
+        byte[] valueBytes = System.Text.Encoding.UTF8.GetBytes(value + "\0");
+        fixed (byte* k = keyBytes)
+        fixed (byte* v = valueBytes)
+        {
+            OrtApi.Check(OrtApi.AddRunConfigEntry(_handle, k, v));
+        }
+    }
 
     private void Terminate()
     {

@@ -58,10 +58,11 @@ internal sealed class DecoderSessions : IDisposable
         var opened = new List<InferenceSession>();
         try
         {
-            foreach (string name in new[] { "embed_tokens.onnx", "vision_encoder.onnx", "decoder_model_merged.onnx" })
-            {
-                opened.Add(InferenceSession.Open(Path.Combine(onnx, name), settings));
-            }
+            opened.Add(InferenceSession.Open(Path.Combine(onnx, "embed_tokens.onnx"), settings));
+            // The vision encoder's activations (a few hundred MB per batch of 512² views) would otherwise stay
+            // resident after every burst of images.
+            opened.Add(InferenceSession.Open(Path.Combine(onnx, "vision_encoder.onnx"), settings with { ShrinkArenaAfterRun = true }));
+            opened.Add(InferenceSession.Open(Path.Combine(onnx, "decoder_model_merged.onnx"), settings));
             return new DecoderSessions(opened[0], opened[1], opened[2]);
         }
         catch

@@ -75,6 +75,30 @@ public sealed class InferenceSessionTests(ModelFolders models)
     }
 
     [Fact]
+    public void Tensors_over_the_front_of_larger_arrays_read_and_write_only_that_front_also_with_arena_shrinking()
+    {
+        string path = Path.Combine(models.Clip, "onnx", "text_model.onnx");
+        using var session = InferenceSession.Open(path, Cpu);
+        using var shrinking = InferenceSession.Open(path, Cpu with { ShrinkArenaAfterRun = true });
+        KeyValuePair<string, ITensor>[] exact =
+        [
+            new("input_ids", new Tensor<long>([49406, 320, 2368, 49407], 1, 4)),
+            new("attention_mask", new Tensor<long>([1, 1, 1, 1], 1, 4)),
+        ];
+        KeyValuePair<string, ITensor>[] prefixed =
+        [
+            new("input_ids", Tensor.OverPrefix<long>([49406, 320, 2368, 49407, 99999, 99999], 1, 4)),
+            new("attention_mask", Tensor.OverPrefix<long>([1, 1, 1, 1, 7, 7], 1, 4)),
+        ];
+        float[] expected = ((Tensor<float>)session.Run(exact, ["text_embeds"])["text_embeds"]).Data;
+        float[] larger = Enumerable.Repeat(float.NaN, 30).ToArray();
+        shrinking.Run(prefixed, ["text_embeds"], [Tensor.OverPrefix(larger, 1, 24)]);
+        Assert.Equal(expected, larger.Take(24));
+        Assert.All(larger.Skip(24), v => Assert.True(float.IsNaN(v)));
+        Assert.Throws<ArgumentException>(() => Tensor.OverPrefix(new float[23], 1, 24));
+    }
+
+    [Fact]
     public void A_cancelled_run_throws_operation_cancelled_and_the_session_keeps_working()
     {
         using var session = InferenceSession.Open(Path.Combine(models.Siglip, "onnx", "vision_model.onnx"), Cpu);
