@@ -34,6 +34,9 @@ public static class LoadGenerator
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"rss peak={memory.Peak / 1048576.0:F0}MiB first-10%={memory.Mean(0, seconds * 0.1) / 1048576.0:F0}MiB last-10%={memory.Mean(seconds * 0.9, seconds) / 1048576.0:F0}MiB " +
                 $"hwm={MemorySampler.Read(pid!.Value, "VmHWM:") / 1048576.0:F0}MiB"));
+            // The profile by tenths shows growth apart from the ramp-up while the first requests fill the batches.
+            Console.WriteLine("rss by tenth (MiB): " + string.Join(' ', Enumerable.Range(0, 10)
+                .Select(t => (memory.Mean(seconds * t / 10, seconds * (t + 1) / 10) / 1048576).ToString(CultureInfo.InvariantCulture))));
         }
         return tally.Failures == 0 ? 0 : 1;
     }

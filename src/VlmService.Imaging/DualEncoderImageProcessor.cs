@@ -21,6 +21,38 @@ public sealed class DualEncoderImageProcessor(ImageProcessorConfig config)
             (int width, int height) = ResizeRules.Target(Config, image.Width, image.Height);
             image = Resampler.Resize(image, width, height, InterpolationFor(Config.Resample));
         }
+        CropAndNormalize(image, destination);
+    }
+
+    public float[] Process(RgbImage image)
+    {
+        float[] result = NewOutput();
+        Process(image, result);
+        return result;
+    }
+
+    /// <summary>
+    /// Decodes and processes encoded image bytes; the resize runs inside the decoder's pipeline (same pixels as
+    /// decoding first, less copying). <paramref name="shrinkToShortSide"/> as in <see cref="ImageDecoder.Decode(ReadOnlySpan{byte}, ImageLimits, int)"/>.
+    /// </summary>
+    public float[] Process(ReadOnlySpan<byte> encoded, ImageLimits limits, int shrinkToShortSide = 0)
+    {
+        RgbImage image = Config.DoResize
+            ? ImageDecoder.DecodeResized(encoded, limits, (w, h) => ResizeRules.Target(Config, w, h), InterpolationFor(Config.Resample), shrinkToShortSide)
+            : ImageDecoder.Decode(encoded, limits, shrinkToShortSide);
+        float[] result = NewOutput();
+        CropAndNormalize(image, result);
+        return result;
+    }
+
+    private float[] NewOutput()
+    {
+        (int height, int width) = OutputSize;
+        return new float[3 * height * width];
+    }
+
+    private void CropAndNormalize(RgbImage image, Span<float> destination)
+    {
         if (Config.DoCenterCrop)
         {
             image = Resampler.CenterCrop(image, Config.CropWidth, Config.CropHeight);
@@ -30,14 +62,6 @@ public sealed class DualEncoderImageProcessor(ImageProcessorConfig config)
             throw new ArgumentException($"Processed image is {image.Width}×{image.Height}, the destination holds {destination.Length} values.", nameof(destination));
         }
         ResizeRules.RescaleNormalize(image, Config, destination);
-    }
-
-    public float[] Process(RgbImage image)
-    {
-        (int height, int width) = OutputSize;
-        var result = new float[3 * height * width];
-        Process(image, result);
-        return result;
     }
 
     public static Interpolation InterpolationFor(int resample) => resample switch

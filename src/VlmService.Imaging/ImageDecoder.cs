@@ -27,7 +27,36 @@ public static unsafe class ImageDecoder
     /// size in the DCT domain, as long as its short side stays at least that long: several times faster for large
     /// photos, at the price of pixels that differ slightly from a full-size decode followed by the resize.
     /// </summary>
-    public static RgbImage Decode(ReadOnlySpan<byte> data, ImageLimits limits, int shrinkToShortSide = 0)
+    public static RgbImage Decode(ReadOnlySpan<byte> data, ImageLimits limits, int shrinkToShortSide = 0) =>
+        Decode(data, limits, shrinkToShortSide, resize: null);
+
+    /// <summary>
+    /// Decodes and resizes to <paramref name="target"/>(width, height) of the decoded image in one libvips pipeline:
+    /// the pixels equal <see cref="Decode(ReadOnlySpan{byte}, ImageLimits, int)"/> followed by
+    /// <see cref="Resampler.Resize"/>, but the full-size image is never copied out of libvips and back in (a 1080p
+    /// photo is 6 MB, copied twice).
+    /// </summary>
+    public static RgbImage DecodeResized(ReadOnlySpan<byte> data, ImageLimits limits, Func<int, int, (int Width, int Height)> target,
+        Interpolation interpolation, int shrinkToShortSide = 0) =>
+        Decode(data, limits, shrinkToShortSide, srgb =>
+        {
+            (int width, int height) = target(srgb.Width, srgb.Height);
+            if (width == srgb.Width && height == srgb.Height)
+            {
+                return null;
+            }
+            // Alpha is dropped before resampling, as the separate path does: libvips' affine would premultiply by it.
+            using VipsImage? colour = srgb.Bands switch
+            {
+                4 => srgb.Apply("Dropping alpha", (i, o) => Vips.ExtractBands(i, (nint*)o, 0, "n", 3, 0)),
+                2 => srgb.Apply("Dropping alpha", (i, o) => Vips.ExtractBand(i, (nint*)o, 0, 0)),
+                _ => null,
+            };
+            return Resampler.Affine(colour ?? srgb, width, height, interpolation);
+        });
+
+    /// <param name="resize">Returns the resized image, or null to keep the decoded size.</param>
+    private static RgbImage Decode(ReadOnlySpan<byte> data, ImageLimits limits, int shrinkToShortSide, Func<VipsImage, VipsImage?>? resize)
     {
         // libvips reads lazily from this buffer, so it stays pinned until the pixels are copied out.
         fixed (byte* bytes = data)
@@ -41,8 +70,10 @@ public static unsafe class ImageDecoder
             }
             using VipsImage loaded = opened;
             using VipsImage srgb = ToSrgb8(loaded);
-            byte[] pixels = srgb.ToBytes();
-            return ToRgb(srgb.Width, srgb.Height, srgb.Bands, pixels);
+            using VipsImage? resized = resize?.Invoke(srgb);
+            VipsImage final = resized ?? srgb;
+            byte[] pixels = final.ToBytes();
+            return ToRgb(final.Width, final.Height, final.Bands, pixels);
         }
     }
 

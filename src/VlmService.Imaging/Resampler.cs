@@ -17,6 +17,17 @@ public static unsafe class Resampler
             return image;
         }
         Vips.EnsureStarted();
+        fixed (byte* pixels = image.Pixels)
+        {
+            using var source = new VipsImage(Vips.NewFromMemoryCopy(pixels, (nuint)image.Pixels.Length, image.Width, image.Height, RgbImage.Channels, Vips.FormatUChar), "Wrapping pixels");
+            using VipsImage scaled = Affine(source, width, height, interpolation);
+            return new RgbImage(scaled.Width, scaled.Height, scaled.ToBytes());
+        }
+    }
+
+    /// <summary>The affine scale of <paramref name="source"/> to <paramref name="width"/>×<paramref name="height"/>, as a libvips image (bands resampled independently).</summary>
+    internal static VipsImage Affine(VipsImage source, int width, int height, Interpolation interpolation)
+    {
         string name = interpolation switch
         {
             Interpolation.Nearest => "nearest",
@@ -26,14 +37,9 @@ public static unsafe class Resampler
         nint interpolator = Vips.InterpolateNew(name);
         try
         {
-            fixed (byte* pixels = image.Pixels)
-            {
-                using var source = new VipsImage(Vips.NewFromMemoryCopy(pixels, (nuint)image.Pixels.Length, image.Width, image.Height, RgbImage.Channels, Vips.FormatUChar), "Wrapping pixels");
-                double sx = (double)width / image.Width;
-                double sy = (double)height / image.Height;
-                using VipsImage scaled = source.Apply("Resize", (i, o) => Vips.Affine(i, (nint*)o, sx, 0, 0, sy, "interpolate", interpolator, 0));
-                return new RgbImage(scaled.Width, scaled.Height, scaled.ToBytes());
-            }
+            double sx = (double)width / source.Width;
+            double sy = (double)height / source.Height;
+            return source.Apply("Resize", (i, o) => Vips.Affine(i, (nint*)o, sx, 0, 0, sy, "interpolate", interpolator, 0));
         }
         finally
         {

@@ -93,6 +93,9 @@ internal static unsafe partial class Vips
     [LibraryImport(Library, EntryPoint = "vips_extract_band")]
     public static partial int ExtractBand(nint input, nint* output, int band, nint terminator);
 
+    [LibraryImport(Library, EntryPoint = "vips_extract_band", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int ExtractBands(nint input, nint* output, int band, string countName, int count, nint terminator);
+
     [LibraryImport(Library, EntryPoint = "vips_affine", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Affine(nint input, nint* output, double a, double b, double c, double d, string interpolateKey, nint interpolate, nint terminator);
 

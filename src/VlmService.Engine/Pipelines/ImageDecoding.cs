@@ -17,24 +17,31 @@ public sealed class ImageDecoding(IOptions<ImageOptions> options) : IDisposable
     public ImageHeader Probe(byte[] data) => ImageDecoder.Probe(data, _limits);
 
     /// <summary>Decodes to RGB and runs <paramref name="process"/> on it, within the decode slots.</summary>
-    public async Task<T> DecodeAsync<T>(byte[] data, Func<RgbImage, T> process, CancellationToken cancellationToken, int shrinkToShortSide = 0)
+    public Task<T> DecodeAsync<T>(byte[] data, Func<RgbImage, T> process, CancellationToken cancellationToken) =>
+        InSlotAsync(() => process(ImageDecoder.Decode(data, _limits)), cancellationToken);
+
+    /// <summary>
+    /// Decode and CLIP/SigLIP preprocessing in one pass (the resize runs inside the decoder), within the decode
+    /// slots; JPEGs may be decoded at reduced scale (Images:JpegShrinkMargin).
+    /// </summary>
+    public Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, CancellationToken cancellationToken)
+    {
+        (int height, int width) = processor.OutputSize;
+        int shrinkToShortSide = options.Value.JpegShrinkMargin * Math.Max(height, width);
+        return InSlotAsync(() => processor.Process(data, _limits, shrinkToShortSide), cancellationToken);
+    }
+
+    private async Task<T> InSlotAsync<T>(Func<T> work, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await Task.Run(() => process(ImageDecoder.Decode(data, _limits, shrinkToShortSide)), cancellationToken).ConfigureAwait(false);
+            return await Task.Run(work, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _slots.Release();
         }
-    }
-
-    /// <summary>Decode and CLIP/SigLIP preprocessing; JPEGs may be decoded at reduced scale (Images:JpegShrinkMargin).</summary>
-    public Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, CancellationToken cancellationToken)
-    {
-        (int height, int width) = processor.OutputSize;
-        return DecodeAsync(data, processor.Process, cancellationToken, options.Value.JpegShrinkMargin * Math.Max(height, width));
     }
 
     public void Dispose() => _slots.Dispose();
