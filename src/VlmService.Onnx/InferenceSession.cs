@@ -11,15 +11,15 @@ public sealed unsafe class InferenceSession : IDisposable
 {
     private nint _handle;
 
-    /// <summary>The run-option value that makes ORT shrink these arenas after each run, or null to keep them.</summary>
+    /// <summary>The run-option value that makes ORT shrink its arenas after each run, or null to keep them.</summary>
     private readonly string? _shrinkArenas;
 
     private InferenceSession(nint handle, string path, string provider, string? providerFallbackReason, SessionSettings settings)
     {
         _handle = handle;
-        _shrinkArenas = !settings.ShrinkArenaAfterRun ? null
-            : provider == ExecutionProviders.Cuda ? $"cpu:0;gpu:{settings.CudaDeviceId}"
-            : "cpu:0";
+        // The CPU arena only: ORT refuses a run whose shrink list names a device without an arena, and the CUDA
+        // allocator's configuration is the deployment's choice.
+        _shrinkArenas = settings.ShrinkArenaAfterRun ? "cpu:0" : null;
         ModelPath = path;
         Provider = provider;
         ProviderFallbackReason = providerFallbackReason;

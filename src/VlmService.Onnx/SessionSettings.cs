@@ -23,7 +23,7 @@ public sealed record SessionSettings
     public int CudaDeviceId { get; init; }
 
     /// <summary>
-    /// After each run, ORT's arenas hand back the memory the run made them grow (it is allocated again by the next
+    /// After each run, ORT's CPU arena hands back the memory the run made it grow (it is allocated again by the next
     /// run). For graphs with large activations that run in bursts, such as vision encoders, whose peak would
     /// otherwise stay resident for good.
     /// </summary>

@@ -7,7 +7,7 @@ internal sealed unsafe class TerminableRunOptions : IDisposable
     private readonly Lock _gate = new();
     private nint _handle;
 
-    /// <param name="shrinkArenas">Devices whose arenas give back what the run grew ("cpu:0;gpu:0"), or null.</param>
+    /// <param name="shrinkArenas">Devices whose arenas give back what the run grew ("cpu:0"), or null.</param>
     public TerminableRunOptions(CancellationToken cancellationToken, string? shrinkArenas = null)
     {
         nint handle;
@@ -15,7 +15,15 @@ internal sealed unsafe class TerminableRunOptions : IDisposable
         _handle = handle;
         if (shrinkArenas is not null)
         {
-            AddConfigEntry("memory.enable_memory_arena_shrinkage", shrinkArenas);
+            try
+            {
+                AddConfigEntry("memory.enable_memory_arena_shrinkage", shrinkArenas);
+            }
+            catch
+            {
+                OrtApi.ReleaseRunOptions(handle);
+                throw;
+            }
         }
         if (cancellationToken.CanBeCanceled)
         {
