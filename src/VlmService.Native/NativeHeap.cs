@@ -10,25 +10,7 @@ public static partial class NativeHeap
     /// one-off native job (a session opened, run once and released) the process would otherwise keep its peak size.
     /// Returns false where the C library has no such call.
     /// </summary>
-    public static bool Trim()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-        try
-        {
-            return MallocTrim(0) == 1;
-        }
-        catch (EntryPointNotFoundException)
-        {
-            return false;
-        }
-        catch (DllNotFoundException)
-        {
-            return false;
-        }
-    }
+    public static bool Trim() => CallGlibc(() => MallocTrim(0) == 1);
 
     /// <summary>
     /// Makes glibc give large blocks back to the OS as soon as they are freed, and keeps its heaps few. By default
@@ -37,7 +19,10 @@ public static partial class NativeHeap
     /// back after a run, decoded images) then pile up in heaps that only grow. Call before native work starts;
     /// false where the C library has no such settings.
     /// </summary>
-    public static bool ReturnLargeBlocksPromptly()
+    public static bool ReturnLargeBlocksPromptly() => CallGlibc(() => Mallopt(MmapThreshold, 128 * 1024) == 1 & Mallopt(ArenaMax, 2) == 1);
+
+    /// <summary>False off Linux or where the C library lacks the call (musl, for one).</summary>
+    private static bool CallGlibc(Func<bool> call)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -45,7 +30,7 @@ public static partial class NativeHeap
         }
         try
         {
-            return Mallopt(MmapThreshold, 128 * 1024) == 1 & Mallopt(ArenaMax, 2) == 1;
+            return call();
         }
         catch (EntryPointNotFoundException)
         {

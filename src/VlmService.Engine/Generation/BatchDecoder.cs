@@ -116,7 +116,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
                     }
                 }
                 Admit(incoming);
-                DropAbandoned(_prefilling);
+                DropAbandonedPrefilling();
                 DropAbandonedDecoding();
                 if (_prefilling.Count > 0)
                 {
@@ -172,14 +172,14 @@ internal sealed class BatchDecoder : IAsyncDisposable
     }
 
     /// <summary>Fails and removes the prefilling sequences whose caller went away.</summary>
-    private void DropAbandoned(List<ActiveSequence> sequences)
+    private void DropAbandonedPrefilling()
     {
-        for (int i = sequences.Count - 1; i >= 0; i--)
+        for (int i = _prefilling.Count - 1; i >= 0; i--)
         {
-            if (sequences[i].CancellationToken.IsCancellationRequested)
+            if (_prefilling[i].CancellationToken.IsCancellationRequested)
             {
-                Abandon(sequences[i]);
-                sequences.RemoveAt(i);
+                Abandon(_prefilling[i]);
+                _prefilling.RemoveAt(i);
             }
         }
     }

@@ -14,7 +14,7 @@ internal sealed class KvBufferPool
     private float[] _logits = [];
 
     /// <summary>Elements held by arrays waiting to be rented again.</summary>
-    public long FreeElements { get; private set; }
+    public long FreeElements => _free.Sum(a => a.LongLength);
 
     /// <summary>The smallest free array of at least <paramref name="elements"/>, or a new one with headroom.</summary>
     public float[] Rent(int elements)
@@ -62,7 +62,6 @@ internal sealed class KvBufferPool
             if (array.Length > 0)
             {
                 _free.Add(array);
-                FreeElements += array.Length;
             }
         }
     }
@@ -71,7 +70,6 @@ internal sealed class KvBufferPool
     public void Clear()
     {
         _free.Clear();
-        FreeElements = 0;
         _logits = [];
     }
 
@@ -80,7 +78,6 @@ internal sealed class KvBufferPool
         float[] array = _free[index];
         _free[index] = _free[^1];
         _free.RemoveAt(_free.Count - 1);
-        FreeElements -= array.Length;
         return array;
     }
 }
