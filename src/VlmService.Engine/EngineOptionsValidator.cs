@@ -27,6 +27,10 @@ internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, 
         {
             errors.Add("Generation:PrefillChunkTokens must be at least 16.");
         }
+        if (options.MaxJoinWait < TimeSpan.Zero)
+        {
+            errors.Add("Generation:MaxJoinWait must be zero (never pause) or more.");
+        }
         if (options.VisionFeatureCacheBytes < 0)
         {
             errors.Add("Generation:VisionFeatureCacheBytes must be 0 (off) or more.");

@@ -15,6 +15,8 @@ namespace VlmService.Engine.Generation;
 /// read, so steady decoding allocates no cache memory. Finished or abandoned sequences leave at once and their
 /// caches and reservations are dropped.
 /// Prompts are always cut into the same chunks, so a sequence's output never depends on what else is running.
+/// While requests for this model are still having their images encoded and the batch has room, decode steps pause
+/// (at most <see cref="DecoderLimits.MaxJoinWait"/> between two steps) so that they join a wider batch sooner.
 /// </summary>
 internal sealed class BatchDecoder : IAsyncDisposable
 {
@@ -35,6 +37,9 @@ internal sealed class BatchDecoder : IAsyncDisposable
     private KvCache? _batch;
     private readonly Task _loop;
     private int _waiting;
+    private int _joining;
+    /// <summary>When the running batch began pausing for joiners since its last step; null while it is not pausing.</summary>
+    private long? _pausedSince;
     private int _activeCount;
     private long _reservedBytes;
 
@@ -86,6 +91,15 @@ internal sealed class BatchDecoder : IAsyncDisposable
         return bytes;
     }
 
+    /// <summary>
+    /// Counts a request whose image is being encoded for this model until <see cref="JoinerReady"/>; the running
+    /// batch may pause for it.
+    /// </summary>
+    public void JoinerEncoding() => Interlocked.Increment(ref _joining);
+
+    /// <summary>The request counted by <see cref="JoinerEncoding"/> has its features, or failed, or went away.</summary>
+    public void JoinerReady() => Interlocked.Decrement(ref _joining);
+
     public ChannelReader<GenerationUpdate> Submit(PreparedPrompt prompt, SamplingOptions options, CancellationToken cancellationToken)
     {
         long bytes = EnsureFits(prompt.Ids.Length, options.MaxTokens);
@@ -122,9 +136,17 @@ internal sealed class BatchDecoder : IAsyncDisposable
                 {
                     PrefillChunk(_prefilling[0]);
                 }
-                if (_active.Count > 0)
+                if (_active.Count > 0 && PausesForJoiners())
+                {
+                    if (_prefilling.Count == 0)
+                    {
+                        await WaitForJoinerAsync(incoming).ConfigureAwait(false);
+                    }
+                }
+                else if (_active.Count > 0)
                 {
                     Step();
+                    _pausedSince = null;
                 }
                 Volatile.Write(ref _activeCount, _active.Count + _prefilling.Count);
             }
@@ -144,6 +166,41 @@ internal sealed class BatchDecoder : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// True while requests for this model are having their images encoded, the batch has room for them, and the
+    /// batch has paused less than <see cref="DecoderLimits.MaxJoinWait"/> since its last step.
+    /// </summary>
+    private bool PausesForJoiners()
+    {
+        int room = _limits.MaxActive - _active.Count - _prefilling.Count - Volatile.Read(ref _waiting);
+        if (Volatile.Read(ref _joining) == 0 || room <= 0 || _limits.MaxJoinWait <= TimeSpan.Zero)
+        {
+            _pausedSince = null;
+            return false;
+        }
+        _pausedSince ??= Stopwatch.GetTimestamp();
+        return Stopwatch.GetElapsedTime(_pausedSince.Value) < _limits.MaxJoinWait;
+    }
+
+    /// <summary>
+    /// Sleeps until a sequence is submitted or a short poll ends: a joiner that fails or goes away submits nothing,
+    /// and the pause must end then too.
+    /// </summary>
+    private async Task WaitForJoinerAsync(ChannelReader<ActiveSequence> incoming)
+    {
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        poll.CancelAfter(JoinerPoll);
+        try
+        {
+            await incoming.WaitToReadAsync(poll.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static readonly TimeSpan JoinerPoll = TimeSpan.FromMilliseconds(10);
 
     /// <summary>Oldest first; a sequence that does not fit yet waits (and holds back the ones behind it, so none starves).</summary>
     private void Admit(ChannelReader<ActiveSequence> incoming)
@@ -372,11 +429,14 @@ internal sealed class BatchDecoder : IAsyncDisposable
     }
 }
 
-/// <summary>A batch decoder's limits: sequences holding a cache, sequences waiting, KV-cache bytes, prefill chunk length.</summary>
-internal sealed record DecoderLimits(int MaxActive, int MaxWaiting, long MaxCacheBytes, int PrefillChunkTokens)
+/// <summary>
+/// A batch decoder's limits: sequences holding a cache, sequences waiting, KV-cache bytes, prefill chunk length, and
+/// the longest pause of the running batch for joiners.
+/// </summary>
+internal sealed record DecoderLimits(int MaxActive, int MaxWaiting, long MaxCacheBytes, int PrefillChunkTokens, TimeSpan MaxJoinWait)
 {
     public static DecoderLimits From(GenerationOptions options) =>
-        new(options.MaxConcurrentSequences, options.MaxWaitingSequences, options.MaxKvCacheBytes, options.PrefillChunkTokens);
+        new(options.MaxConcurrentSequences, options.MaxWaitingSequences, options.MaxKvCacheBytes, options.PrefillChunkTokens, options.MaxJoinWait);
 }
 
 /// <summary>A request whose prompt and max_tokens could never fit the model's KV-cache budget (422).</summary>

@@ -46,7 +46,16 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
         decoder.EnsureCapacity();
         decoder.EnsureFits(promptTokens: 1, request.Sampling.MaxTokens);
         decoding.Probe(request.Image);
-        EncodedImage image = await EncodeImageAsync(model, request.Image, request.DoImageSplitting, cancellationToken).ConfigureAwait(false);
+        EncodedImage image;
+        decoder.JoinerEncoding();
+        try
+        {
+            image = await EncodeImageAsync(model, request.Image, request.DoImageSplitting, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            decoder.JoinerReady();
+        }
         var prompt = new PreparedPrompt(model.BuildPrompt(request.Text, image.Layout), image);
         ImageFeatures.EnsureMatches(model.ImageTokenId, prompt.Ids, image);
         ChannelReader<GenerationUpdate> updates = decoder.Submit(prompt, request.Sampling, cancellationToken);

@@ -112,6 +112,7 @@ public sealed class StartupValidationTests
     [Theory]
     [InlineData("Batching:MaxBatchSize", "0", "Batching:MaxBatchSize")]
     [InlineData("Generation:MaxConcurrentSequences", "0", "Generation:MaxConcurrentSequences")]
+    [InlineData("Generation:MaxJoinWait", "-00:00:01", "Generation:MaxJoinWait")]
     [InlineData("Models:Root", "/nonexistent/models", "Models:Root")]
     public void Bad_settings_stop_the_service_at_start_naming_the_key(string key, string value, string named)
     {

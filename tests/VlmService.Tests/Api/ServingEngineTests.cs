@@ -124,25 +124,8 @@ public sealed class ServingEngineTests(ModelFolders models)
         string image = Convert.ToBase64String(File.ReadAllBytes(path));
 
         // A long-running sequence is decoding when the long prompt arrives.
-        using var stop = new CancellationTokenSource();
-        Task<(int, JsonNode?)> running = ApiJson.PostAsync(client, "/caption",
-            new { model = "smolvlm-tiny", image, max_tokens = 100000, ignore_eos = true, do_image_splitting = false }, stop.Token);
-        var joined = DateTime.UtcNow.AddSeconds(20);
-        while (executions.Count("smolvlm-tiny/decoder") == 0 && DateTime.UtcNow < joined)
-        {
-            await Task.Delay(5);
-        }
-        executions.StartOrder();
-        (int status, JsonNode? body) = await ApiJson.PostAsync(client, "/vqa", new { model = "smolvlm-tiny", image, question = "What is in this picture?", max_tokens = 8, do_image_splitting = true });
-        await stop.CancelAsync();
-        try
-        {
-            await running;
-        }
-        catch (OperationCanceledException)
-        {
-            // The long-running request only had to be decoding while the long prompt was read.
-        }
+        (int status, JsonNode? body) = await WhileDecodingAsync(client, executions, image,
+            () => ApiJson.PostAsync(client, "/vqa", new { model = "smolvlm-tiny", image, question = "What is in this picture?", max_tokens = 8, do_image_splitting = true }));
 
         Assert.Equal(200, status);
         Assert.Equal(expected["text"]!.GetValue<string>(), body!["answer"]!.GetValue<string>());
@@ -164,5 +147,63 @@ public sealed class ServingEngineTests(ModelFolders models)
             await Task.Delay(20);
         }
         Assert.Equal(0, generation.ActiveSequences);
+    }
+
+    [Fact]
+    public async Task The_running_batch_pauses_while_a_joiner_s_image_is_encoded_and_then_decodes_it_alongside()
+    {
+        using var executions = new StageExecutions();
+        await using var factory = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string>
+        {
+            // Longer than the test: only the joiner's arrival may end the pause.
+            ["Generation:MaxJoinWait"] = "00:05:00",
+            ["Generation:MaxTokensLimit"] = "100000",
+        });
+        HttpClient client = await factory.ReadyClientAsync();
+        string image = Convert.ToBase64String(File.ReadAllBytes(TestPaths.Photos.First()));
+        string other = Convert.ToBase64String(File.ReadAllBytes(TestPaths.Photos.Skip(1).First()));
+
+        (int status, JsonNode? body) = await WhileDecodingAsync(client, executions, image,
+            () => ApiJson.PostAsync(client, "/vqa", new { model = "smolvlm-tiny", image = other, question = "What is this?", max_tokens = 4, ignore_eos = true, do_image_splitting = false }));
+
+        Assert.Equal(200, status);
+        Assert.Equal(4, body!["usage"]!["completion_tokens"]!.GetValue<int>());
+        IReadOnlyList<string> order = executions.Order;
+        int encoded = order.ToList().IndexOf("smolvlm-tiny/vision_encoder");
+        int prefilled = order.ToList().IndexOf("smolvlm-tiny/prefill");
+        Assert.True(encoded >= 0 && prefilled > encoded, $"vision at {encoded}, prefill at {prefilled}");
+        // Not one step of the running sequence between the joiner's vision run and its prefill…
+        Assert.DoesNotContain("smolvlm-tiny/decoder", order.Skip(encoded).Take(prefilled - encoded));
+        // …and the two sequences then decode together.
+        Assert.Equal(2, executions.LargestBatch("smolvlm-tiny/decoder"));
+    }
+
+    /// <summary>
+    /// Starts a caption that decodes until cancelled, runs <paramref name="request"/> once it is decoding (recording the
+    /// order of stage runs from then on), then cancels the caption.
+    /// </summary>
+    private static async Task<(int Status, JsonNode? Body)> WhileDecodingAsync(HttpClient client, StageExecutions executions, string image,
+        Func<Task<(int, JsonNode?)>> request)
+    {
+        using var stop = new CancellationTokenSource();
+        Task<(int, JsonNode?)> running = ApiJson.PostAsync(client, "/caption",
+            new { model = "smolvlm-tiny", image, max_tokens = 100000, ignore_eos = true, do_image_splitting = false }, stop.Token);
+        var joined = DateTime.UtcNow.AddSeconds(20);
+        while (executions.Count("smolvlm-tiny/decoder") == 0 && DateTime.UtcNow < joined)
+        {
+            await Task.Delay(5);
+        }
+        executions.StartOrder();
+        (int, JsonNode?) answer = await request();
+        await stop.CancelAsync();
+        try
+        {
+            await running;
+        }
+        catch (OperationCanceledException)
+        {
+            // The long-running request only had to be decoding meanwhile.
+        }
+        return answer;
     }
 }
