@@ -4,7 +4,7 @@ using VlmService.Engine.Generation;
 
 namespace VlmService.Tests.Api;
 
-/// <summary>The generation engine under the limits a server needs: feature cache, KV-cache admission, chunked prefill.</summary>
+/// <summary>The generation engine under the limits a server needs: feature cache, KV-cache admission, chunked prefill, pausing for joiners.</summary>
 [Collection(ModelFoldersCollection.Name)]
 public sealed class ServingEngineTests(ModelFolders models)
 {
@@ -168,9 +168,9 @@ public sealed class ServingEngineTests(ModelFolders models)
 
         Assert.Equal(200, status);
         Assert.Equal(4, body!["usage"]!["completion_tokens"]!.GetValue<int>());
-        IReadOnlyList<string> order = executions.Order;
-        int encoded = order.ToList().IndexOf("smolvlm-tiny/vision_encoder");
-        int prefilled = order.ToList().IndexOf("smolvlm-tiny/prefill");
+        List<string> order = [.. executions.Order];
+        int encoded = order.IndexOf("smolvlm-tiny/vision_encoder");
+        int prefilled = order.IndexOf("smolvlm-tiny/prefill");
         Assert.True(encoded >= 0 && prefilled > encoded, $"vision at {encoded}, prefill at {prefilled}");
         // Not one step of the running sequence between the joiner's vision run and its prefill…
         Assert.DoesNotContain("smolvlm-tiny/decoder", order.Skip(encoded).Take(prefilled - encoded));
