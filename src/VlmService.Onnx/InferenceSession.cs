@@ -11,15 +11,13 @@ public sealed unsafe class InferenceSession : IDisposable
 {
     private nint _handle;
 
-    /// <summary>The run-option value that makes ORT shrink its arenas after each run, or null to keep them.</summary>
-    private readonly string? _shrinkArenas;
+    /// <summary>Whether each run makes ORT's CPU arena give back what the run grew.</summary>
+    private readonly bool _shrinkCpuArena;
 
-    private InferenceSession(nint handle, string path, string provider, string? providerFallbackReason, SessionSettings settings)
+    private InferenceSession(nint handle, string path, string provider, string? providerFallbackReason, bool shrinkCpuArena)
     {
         _handle = handle;
-        // The CPU arena only: ORT refuses a run whose shrink list names a device without an arena, and the CUDA
-        // allocator's configuration is the deployment's choice.
-        _shrinkArenas = settings.ShrinkArenaAfterRun ? "cpu:0" : null;
+        _shrinkCpuArena = shrinkCpuArena;
         ModelPath = path;
         Provider = provider;
         ProviderFallbackReason = providerFallbackReason;
@@ -74,21 +72,21 @@ public sealed unsafe class InferenceSession : IDisposable
         {
             try
             {
-                return new InferenceSession(Create(path, settings, useCuda: true), path, ExecutionProviders.Cuda, null, settings);
+                return new InferenceSession(Create(path, settings, useCuda: true), path, ExecutionProviders.Cuda, null, settings.ShrinkArenaAfterRun);
             }
             catch (OrtException ex) when (settings.Provider == ExecutionProviderKind.Auto)
             {
                 fallbackReason = ex.Message;
             }
         }
-        return new InferenceSession(Create(path, settings, useCuda: false), path, ExecutionProviders.Cpu, fallbackReason, settings);
+        return new InferenceSession(Create(path, settings, useCuda: false), path, ExecutionProviders.Cpu, fallbackReason, settings.ShrinkArenaAfterRun);
     }
 
     /// <summary>A session over a model held in memory (small helper graphs built at run time); CPU only.</summary>
     public static InferenceSession FromBytes(byte[] model, string name, SessionSettings settings)
     {
         var cpu = settings with { Provider = ExecutionProviderKind.Cpu };
-        return new InferenceSession(Create(model, cpu, useCuda: false), name, ExecutionProviders.Cpu, null, cpu);
+        return new InferenceSession(Create(model, cpu, useCuda: false), name, ExecutionProviders.Cpu, null, cpu.ShrinkArenaAfterRun);
     }
 
     private static nint Create(string path, SessionSettings settings, bool useCuda) => Create(settings, useCuda, options =>
@@ -237,7 +235,7 @@ public sealed unsafe class InferenceSession : IDisposable
         ObjectDisposedException.ThrowIf(_handle == 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         using var run = new NativeRun(inputs, outputNames, outputBuffers);
-        using var runOptions = new TerminableRunOptions(cancellationToken, _shrinkArenas);
+        using var runOptions = new TerminableRunOptions(cancellationToken, _shrinkCpuArena);
         nint status;
         fixed (nint* inNames = run.InputNames)
         fixed (nint* inValues = run.InputValues)

@@ -1,23 +1,30 @@
 namespace VlmService.Onnx;
 
-/// <summary>Run options whose terminate flag is raised when the token is cancelled, optionally shrinking arenas after the run.</summary>
+/// <summary>Run options whose terminate flag is raised when the token is cancelled, optionally shrinking the CPU arena after the run.</summary>
 internal sealed unsafe class TerminableRunOptions : IDisposable
 {
     private readonly CancellationTokenRegistration _registration;
     private readonly Lock _gate = new();
     private nint _handle;
 
-    /// <param name="shrinkArenas">Devices whose arenas give back what the run grew ("cpu:0"), or null.</param>
-    public TerminableRunOptions(CancellationToken cancellationToken, string? shrinkArenas = null)
+    /// <param name="shrinkCpuArena">
+    /// The CPU arena gives back what the run grew. The CPU arena only: ORT refuses a run whose shrink list names a
+    /// device without an arena, and the CUDA allocator's configuration is the deployment's choice.
+    /// </param>
+    public TerminableRunOptions(CancellationToken cancellationToken, bool shrinkCpuArena = false)
     {
         nint handle;
         OrtApi.Check(OrtApi.CreateRunOptions(&handle));
         _handle = handle;
-        if (shrinkArenas is not null)
+        if (shrinkCpuArena)
         {
             try
             {
-                AddConfigEntry("memory.enable_memory_arena_shrinkage", shrinkArenas);
+                fixed (byte* key = "memory.enable_memory_arena_shrinkage\0"u8)
+                fixed (byte* value = "cpu:0\0"u8)
+                {
+                    OrtApi.Check(OrtApi.AddRunConfigEntry(handle, key, value));
+                }
             }
             catch
             {
@@ -32,17 +39,6 @@ internal sealed unsafe class TerminableRunOptions : IDisposable
     }
 
     public nint Handle => _handle;
-
-    private void AddConfigEntry(string key, string value)
-    {
-        byte[] keyBytes = System.Text.Encoding.UTF8.GetBytes(key + "\0");
-        byte[] valueBytes = System.Text.Encoding.UTF8.GetBytes(value + "\0");
-        fixed (byte* k = keyBytes)
-        fixed (byte* v = valueBytes)
-        {
-            OrtApi.Check(OrtApi.AddRunConfigEntry(_handle, k, v));
-        }
-    }
 
     private void Terminate()
     {

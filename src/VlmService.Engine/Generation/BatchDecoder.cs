@@ -136,17 +136,15 @@ internal sealed class BatchDecoder : IAsyncDisposable
                 {
                     PrefillChunk(_prefilling[0]);
                 }
-                if (_active.Count > 0 && PausesForJoiners())
-                {
-                    if (_prefilling.Count == 0)
-                    {
-                        await WaitForJoinerAsync(incoming).ConfigureAwait(false);
-                    }
-                }
-                else if (_active.Count > 0)
+                if (_active.Count > 0 && !PausesForJoiners())
                 {
                     Step();
                     _pausedSince = null;
+                }
+                else if (_active.Count > 0 && _prefilling.Count == 0)
+                {
+                    // Paused with nothing to prefill meanwhile: sleep instead of spinning.
+                    await WaitForJoinerAsync(incoming).ConfigureAwait(false);
                 }
                 Volatile.Write(ref _activeCount, _active.Count + _prefilling.Count);
             }
