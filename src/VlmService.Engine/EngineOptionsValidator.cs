@@ -67,9 +67,9 @@ internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, 
         {
             errors.Add("Batching:MaxBatchSize must be between 1 and 1024.");
         }
-        if (options.MaxVisionBatchSize < 1)
+        if (options.MaxVisionBatchSize < 0)
         {
-            errors.Add("Batching:MaxVisionBatchSize must be at least 1.");
+            errors.Add("Batching:MaxVisionBatchSize must be 0 (automatic) or more.");
         }
         if (options.MaxQueueDelay < TimeSpan.Zero || options.MaxQueueDelay > TimeSpan.FromSeconds(10))
         {

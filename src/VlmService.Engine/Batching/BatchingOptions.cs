@@ -1,3 +1,5 @@
+using VlmService.Onnx;
+
 namespace VlmService.Engine.Batching;
 
 /// <summary>How each model stage cuts batches (Triton's dynamic batcher rule) and how much it queues.</summary>
@@ -15,10 +17,16 @@ public sealed record BatchingOptions
     public TimeSpan MaxQueueDelay { get; set; } = TimeSpan.Zero;
 
     /// <summary>
-    /// The batch limit of generative models' vision encoders. Their views are large (512² tiles, 336² images): on CPU a
-    /// bigger batch is no faster per image, and every image in a batch holds its attention activations at once.
+    /// The batch limit of generative models' vision encoders; 0 chooses by provider: 1 on CPU, <see cref="MaxBatchSize"/>
+    /// on CUDA. Their views are large (512² tiles, 336² images): on CPU the encoder is compute-bound, so a bigger batch
+    /// is no faster per image, while every image in a batch holds its attention activations (about 100 MB per 512² view)
+    /// at once. A GPU, by contrast, only fills up with several views per run.
     /// </summary>
-    public int MaxVisionBatchSize { get; set; } = 2;
+    public int MaxVisionBatchSize { get; set; }
+
+    /// <summary>The vision batch limit for a model whose encoder runs on <paramref name="provider"/>.</summary>
+    public int VisionBatchLimit(string provider) => Math.Min(MaxBatchSize,
+        MaxVisionBatchSize > 0 ? MaxVisionBatchSize : provider == ExecutionProviders.Cuda ? MaxBatchSize : 1);
 
     /// <summary>Requests waiting per stage before new ones are refused with 503.</summary>
     public int QueueCapacity { get; set; } = 512;

@@ -56,7 +56,7 @@ public sealed class GenerativeModel : ILoadedModel
             _llavaAdditionalTokens = processorConfig["num_additional_image_tokens"]?.GetValue<int>() ?? 0;
         }
         VisionStage = new BatchingStage<ProcessedImage, float[]>($"{id}/vision_encoder", sessions.EncodeImages,
-            batching with { MaxBatchSize = Math.Min(batching.MaxBatchSize, batching.MaxVisionBatchSize) }, time, metrics, logger);
+            batching with { MaxBatchSize = batching.VisionBatchLimit(sessions.Vision.Provider) }, time, metrics, logger);
     }
 
     public string Id { get; }

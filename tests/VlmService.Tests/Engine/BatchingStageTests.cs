@@ -25,6 +25,14 @@ public sealed class BatchingStageTests : IAsyncDisposable
         return _stage;
     }
 
+    [Theory]
+    [InlineData(0, "CPUExecutionProvider", 16, 1)]
+    [InlineData(0, "CUDAExecutionProvider", 16, 16)]
+    [InlineData(4, "CPUExecutionProvider", 16, 4)]
+    [InlineData(32, "CUDAExecutionProvider", 8, 8)]
+    public void Vision_batches_default_to_one_on_cpu_and_to_the_batch_limit_on_cuda(int configured, string provider, int maxBatch, int expected) =>
+        Assert.Equal(expected, new BatchingOptions { MaxVisionBatchSize = configured, MaxBatchSize = maxBatch }.VisionBatchLimit(provider));
+
     [Fact]
     public async Task A_batch_runs_as_soon_as_it_is_full_without_waiting_for_the_delay()
     {
