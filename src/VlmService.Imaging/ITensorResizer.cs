@@ -6,5 +6,6 @@ namespace VlmService.Imaging;
 /// </summary>
 public interface ITensorResizer
 {
-    float[] Resize(float[] chw, int channels, int height, int width, int newHeight, int newWidth);
+    /// <summary>Resizes <paramref name="source"/> into <paramref name="destination"/> ([channels, newHeight, newWidth]).</summary>
+    void Resize(ReadOnlySpan<float> source, int channels, int height, int width, Span<float> destination, int newHeight, int newWidth);
 }

@@ -1,3 +1,5 @@
+using VlmService.Native;
+
 namespace VlmService.Imaging;
 
 /// <summary>Tiles of one image: [count, 3, size, size] floats, and the grid they came from (0×0 when not split).</summary>
@@ -15,25 +17,63 @@ public sealed class Idefics3ImageProcessor(ImageProcessorConfig config, ITensorR
 
     public int TileSize => Config.MaxImageSize;
 
+    /// <remarks>
+    /// The intermediates live in native memory and are freed as soon as the next step has read them: the image at
+    /// <c>size.longest_edge</c> (2048 pixels for SmolVLM) is up to 50 MB as floats, and as dead managed arrays a few
+    /// requests' worth of them would stay in the process until the next full collection. Only the tiles, which wait
+    /// for the vision encoder, are a managed array.
+    /// </remarks>
     public ImageTiles Process(RgbImage image, bool? doImageSplitting = null)
     {
-        if (Config.DoResize)
+        NativeBuffer<float>? normalized = null;
+        int height = image.Height;
+        int width = image.Width;
+        try
         {
-            (int width, int height) = ResizeRules.Target(Config, image.Width, image.Height);
-            image = Config.Resample == 1
-                ? Resampler.ResizeLanczos3(image, width, height)
-                : Resampler.Resize(image, width, height, DualEncoderImageProcessor.InterpolationFor(Config.Resample));
+            PixelsAction normalize = (pixels, w, h) =>
+            {
+                (width, height) = (w, h);
+                normalized = new NativeBuffer<float>(3 * w * h);
+                ResizeRules.RescaleNormalize(pixels, w, h, Config, normalized.Span);
+            };
+            if (!Config.DoResize)
+            {
+                normalize(image.Pixels, image.Width, image.Height);
+            }
+            else
+            {
+                (int targetWidth, int targetHeight) = ResizeRules.Target(Config, image.Width, image.Height);
+                if (Config.Resample == 1)
+                {
+                    Resampler.ResizeLanczos3(image, targetWidth, targetHeight, normalize);
+                }
+                else
+                {
+                    RgbImage resized = Resampler.Resize(image, targetWidth, targetHeight, DualEncoderImageProcessor.InterpolationFor(Config.Resample));
+                    normalize(resized.Pixels, resized.Width, resized.Height);
+                }
+            }
+            return Tile(normalized!, height, width, doImageSplitting ?? Config.DoImageSplitting);
         }
-        var normalized = new float[3 * image.Width * image.Height];
-        ResizeRules.RescaleNormalize(image, Config, normalized);
+        finally
+        {
+            normalized?.Dispose();
+        }
+    }
+
+    private ImageTiles Tile(NativeBuffer<float> normalized, int height, int width, bool split)
+    {
         int size = TileSize;
-        if (!(doImageSplitting ?? Config.DoImageSplitting))
+        if (!split)
         {
-            return new ImageTiles(resizer.Resize(normalized, 3, image.Height, image.Width, size, size), 1, size, 0, 0);
+            var tile = new float[3 * size * size];
+            resizer.Resize(normalized.Span, 3, height, width, tile, size, size);
+            return new ImageTiles(tile, 1, size, 0, 0);
         }
-        (int resizedHeight, int resizedWidth) = SizeForTiles(image.Height, image.Width, size);
-        float[] resized = resizer.Resize(normalized, 3, image.Height, image.Width, resizedHeight, resizedWidth);
-        return Split(resized, resizedHeight, resizedWidth, size);
+        (int resizedHeight, int resizedWidth) = SizeForTiles(height, width, size);
+        using var resized = new NativeBuffer<float>(3 * resizedHeight * resizedWidth);
+        resizer.Resize(normalized.Span, 3, height, width, resized.Span, resizedHeight, resizedWidth);
+        return Split(resized.Span, resizedHeight, resizedWidth, size);
     }
 
     /// <summary>Height and width rounded up to tile multiples, keeping the aspect ratio as the reference computes it.</summary>
@@ -55,11 +95,11 @@ public sealed class Idefics3ImageProcessor(ImageProcessorConfig config, ITensorR
         return (height, width);
     }
 
-    private ImageTiles Split(float[] pixels, int height, int width, int size)
+    private ImageTiles Split(ReadOnlySpan<float> pixels, int height, int width, int size)
     {
         if (height <= size && width <= size)
         {
-            return new ImageTiles(pixels, 1, size, 0, 0);
+            return new ImageTiles(pixels.ToArray(), 1, size, 0, 0);
         }
         int rows = (int)Math.Ceiling((double)height / size);
         int cols = (int)Math.Ceiling((double)width / size);
@@ -78,15 +118,15 @@ public sealed class Idefics3ImageProcessor(ImageProcessorConfig config, ITensorR
                 {
                     for (int y = 0; y < tileHeight; y++)
                     {
-                        Array.Copy(pixels, (ch * height * width) + ((top + y) * width) + left,
-                            tiles, (tile * 3 * tilePlane) + (ch * tilePlane) + (y * size), tileWidth);
+                        pixels.Slice((ch * height * width) + ((top + y) * width) + left, tileWidth)
+                            .CopyTo(tiles.AsSpan((tile * 3 * tilePlane) + (ch * tilePlane) + (y * size), tileWidth));
                     }
                 }
                 tile++;
             }
         }
-        float[] global = height == size && width == size ? pixels : resizer.Resize(pixels, 3, height, width, size, size);
-        Array.Copy(global, 0, tiles, tile * 3 * tilePlane, 3 * tilePlane);
+        // The global view goes straight into the last slot.
+        resizer.Resize(pixels, 3, height, width, tiles.AsSpan(tile * 3 * tilePlane, 3 * tilePlane), size, size);
         return new ImageTiles(tiles, tile + 1, size, rows, cols);
     }
 }

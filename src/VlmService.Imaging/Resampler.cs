@@ -57,6 +57,22 @@ public static unsafe class Resampler
         {
             return image;
         }
+        RgbImage resized = image;
+        ResizeLanczos3(image, width, height, (pixels, w, h) => resized = new RgbImage(w, h, pixels.ToArray()));
+        return resized;
+    }
+
+    /// <summary>
+    /// The same resize, lending the resized HWC pixels and their size to <paramref name="use"/> while they are still in
+    /// libvips' memory: an image upscaled to 2048 pixels (9 MB) is never copied into a managed array.
+    /// </summary>
+    public static void ResizeLanczos3(RgbImage image, int width, int height, PixelsAction use)
+    {
+        if (image.Width == width && image.Height == height)
+        {
+            use(image.Pixels, width, height);
+            return;
+        }
         Vips.EnsureStarted();
         fixed (byte* pixels = image.Pixels)
         {
@@ -66,7 +82,7 @@ public static unsafe class Resampler
             double vscale = 1.0 / ((double)image.Height / height);
             string options = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"scale={hscale:R},vscale={vscale:R},kernel=lanczos3");
             using VipsImage resized = RunOperation("resize", source, options);
-            return new RgbImage(resized.Width, resized.Height, resized.ToBytes());
+            resized.UsePixels(pixels => use(pixels, resized.Width, resized.Height));
         }
     }
 

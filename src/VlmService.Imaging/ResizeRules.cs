@@ -28,10 +28,13 @@ public static class ResizeRules
         double.Parse(((decimal)value).ToString("F2", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     /// <summary>HWC bytes → CHW floats: rescale then normalize, each rounded to float32 as the reference stores them.</summary>
-    public static void RescaleNormalize(RgbImage image, ImageProcessorConfig config, Span<float> destination)
+    public static void RescaleNormalize(RgbImage image, ImageProcessorConfig config, Span<float> destination) =>
+        RescaleNormalize(image.Pixels, image.Width, image.Height, config, destination);
+
+    /// <inheritdoc cref="RescaleNormalize(RgbImage, ImageProcessorConfig, Span{float})"/>
+    public static void RescaleNormalize(ReadOnlySpan<byte> pixels, int width, int height, ImageProcessorConfig config, Span<float> destination)
     {
-        int plane = image.Width * image.Height;
-        byte[] pixels = image.Pixels;
+        int plane = width * height;
         for (int c = 0; c < 3; c++)
         {
             double mean = config.Mean[c];

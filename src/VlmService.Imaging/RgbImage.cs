@@ -6,6 +6,9 @@ public sealed record RgbImage(int Width, int Height, byte[] Pixels)
     public const int Channels = 3;
 }
 
+/// <summary>Receives 8-bit RGB pixels (HWC) lent for the duration of the call.</summary>
+public delegate void PixelsAction(ReadOnlySpan<byte> pixels, int width, int height);
+
 /// <summary>What the header says, before any pixel is decoded.</summary>
 public sealed record ImageHeader(string Format, int Width, int Height);
 

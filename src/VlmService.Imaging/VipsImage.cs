@@ -47,6 +47,14 @@ internal sealed unsafe class VipsImage : IDisposable
     /// <summary>Decodes (this is where pixels are actually read) and copies them out.</summary>
     public byte[] ToBytes()
     {
+        byte[] pixels = [];
+        UsePixels(p => pixels = p.ToArray());
+        return pixels;
+    }
+
+    /// <summary>Decodes into libvips' memory and lends the pixels to <paramref name="use"/>; they are freed after it returns.</summary>
+    public void UsePixels(Action<ReadOnlySpan<byte>> use)
+    {
         nuint size;
         nint memory = Vips.WriteToMemory(_handle, &size);
         if (memory == 0)
@@ -55,7 +63,7 @@ internal sealed unsafe class VipsImage : IDisposable
         }
         try
         {
-            return new ReadOnlySpan<byte>((void*)memory, checked((int)size)).ToArray();
+            use(new ReadOnlySpan<byte>((void*)memory, checked((int)size)));
         }
         finally
         {

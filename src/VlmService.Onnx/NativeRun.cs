@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -7,6 +8,7 @@ namespace VlmService.Onnx;
 internal sealed unsafe class NativeRun : IDisposable
 {
     private readonly List<GCHandle> _pins = [];
+    private readonly List<MemoryHandle> _tensors = [];
 
     /// <param name="outputBuffers">Where given, the output is written straight into that tensor's array.</param>
     public NativeRun(IReadOnlyList<KeyValuePair<string, ITensor>> inputs, IReadOnlyList<string> outputNames, IReadOnlyList<ITensor?>? outputBuffers = null)
@@ -48,16 +50,15 @@ internal sealed unsafe class NativeRun : IDisposable
 
     private nint Wrap(ITensor tensor)
     {
-        Array buffer = tensor.Buffer;
-        GCHandle pin = GCHandle.Alloc(buffer, GCHandleType.Pinned);
-        _pins.Add(pin);
+        MemoryHandle pin = tensor.Pin();
+        _tensors.Add(pin);
         long[] shape = tensor.Shape;
         nuint byteLength = (nuint)(Shapes.ElementCount(shape) * ElementSize(tensor.ElementType));
         nint value;
         fixed (long* s = shape)
         {
             OrtApi.Check(OrtApi.CreateTensorWithDataAsOrtValue(
-                OrtEnvironment.CpuMemoryInfo, (void*)pin.AddrOfPinnedObject(), byteLength, s, (nuint)shape.Length, (int)tensor.ElementType, &value));
+                OrtEnvironment.CpuMemoryInfo, pin.Pointer, byteLength, s, (nuint)shape.Length, (int)tensor.ElementType, &value));
         }
         return value;
     }
@@ -90,6 +91,10 @@ internal sealed unsafe class NativeRun : IDisposable
         foreach (GCHandle pin in _pins)
         {
             pin.Free();
+        }
+        foreach (MemoryHandle tensor in _tensors)
+        {
+            tensor.Dispose();
         }
     }
 }

@@ -1,13 +1,16 @@
+using System.Buffers;
+
 namespace VlmService.Onnx;
 
-/// <summary>A dense tensor in managed memory, shared with ONNX Runtime by pinning during a run.</summary>
+/// <summary>A dense tensor that ONNX Runtime reads or writes in place during a run.</summary>
 public interface ITensor
 {
     TensorElementType ElementType { get; }
 
     long[] Shape { get; }
 
-    Array Buffer { get; }
+    /// <summary>Fixes the elements in memory for the run and gives their address.</summary>
+    MemoryHandle Pin();
 }
 
 public sealed class Tensor<T> : ITensor where T : unmanaged
@@ -35,7 +38,7 @@ public sealed class Tensor<T> : ITensor where T : unmanaged
 
     public TensorElementType ElementType => TensorElementTypes.Of<T>();
 
-    public Array Buffer => Data;
+    public MemoryHandle Pin() => Data.AsMemory().Pin();
 
     /// <summary>Row <paramref name="index"/> along the first axis, copied.</summary>
     public T[] Row(int index)
@@ -43,6 +46,32 @@ public sealed class Tensor<T> : ITensor where T : unmanaged
         int rowLength = (int)(Shapes.ElementCount(Shape) / Shape[0]);
         return Data.AsSpan(index * rowLength, rowLength).ToArray();
     }
+}
+
+/// <summary>
+/// A tensor over memory that does not move: native memory, or a span its caller holds under <c>fixed</c> for as long as
+/// the tensor is in use. Lets large, short-lived buffers live outside the GC heap, where freeing them returns them to
+/// the OS at once instead of leaving them to the next full collection.
+/// </summary>
+public sealed unsafe class UnmanagedTensor<T> : ITensor where T : unmanaged
+{
+    private readonly T* _data;
+
+    public UnmanagedTensor(T* data, long length, params long[] shape)
+    {
+        if (Shapes.ElementCount(shape) != length)
+        {
+            throw new ArgumentException($"Shape [{string.Join(',', shape)}] needs {Shapes.ElementCount(shape)} elements, got {length}.", nameof(shape));
+        }
+        _data = data;
+        Shape = shape;
+    }
+
+    public long[] Shape { get; }
+
+    public TensorElementType ElementType => TensorElementTypes.Of<T>();
+
+    public MemoryHandle Pin() => new(_data);
 }
 
 public static class Tensor

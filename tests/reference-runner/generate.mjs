@@ -1,6 +1,7 @@
 // Usage: node generate.mjs <request.json> → JSON on stdout.
-// request: { folder, family: "smolvlm"|"llava", cases: [{ image, question, max_new_tokens, do_image_splitting? }] }
-// For each case: the prompt ids, the new token ids (greedy) and their text, as transformers.js produces them.
+// request: { folder, family: "smolvlm"|"llava", cases: [{ image, question, max_new_tokens, do_image_splitting?, pixel_stride? }] }
+// For each case: the prompt ids, the new token ids (greedy) and their text, as transformers.js produces them; with
+// pixel_stride, also every pixel_stride-th value of pixel_values (the whole tensor is tens of MB as JSON).
 import fs from 'node:fs';
 import { AutoProcessor, AutoModelForImageTextToText, RawImage } from '@huggingface/transformers';
 import { locate } from './common.mjs';
@@ -26,6 +27,7 @@ for (const c of request.cases) {
             prompt,
             prompt_ids: Array.from(inputs.input_ids.data, Number),
             pixel_dims: inputs.pixel_values.dims,
+            pixel_sample: c.pixel_stride ? Array.from(inputs.pixel_values.data).filter((_, i) => i % c.pixel_stride === 0) : undefined,
             new_ids: newIds,
             text: processor.batch_decode(output.slice(null, [promptLength, null]), { skip_special_tokens: true })[0],
         });
