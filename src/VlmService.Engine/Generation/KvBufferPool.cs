@@ -16,7 +16,12 @@ internal sealed class KvBufferPool
     /// <summary>Elements held by arrays waiting to be rented again.</summary>
     public long FreeElements => _free.Sum(a => a.LongLength);
 
-    /// <summary>The smallest free array of at least <paramref name="elements"/>, or a new one with headroom.</summary>
+    /// <summary>
+    /// The smallest free array of at least <paramref name="elements"/>, or a new one with headroom. A free array more
+    /// than a quarter larger than asked for is let go instead of lent: after sequences leave, the batch needs less,
+    /// and arrays sized for the old batch would otherwise keep its memory (all of it touched) for as long as the model
+    /// is busy.
+    /// </summary>
     public float[] Rent(int elements)
     {
         int best = -1;
@@ -33,14 +38,14 @@ internal sealed class KvBufferPool
                 smallest = i;
             }
         }
-        if (best >= 0)
+        if (best >= 0 && _free[best].Length - elements <= elements / 4)
         {
             return Take(best);
         }
-        // Nothing fits: the cache has outgrown the smallest free array, which goes to the GC rather than waiting here.
-        if (smallest >= 0)
+        // Nothing fits closely: the oversized array, or else one the cache has outgrown, goes to the GC.
+        if (best >= 0 || smallest >= 0)
         {
-            Take(smallest);
+            Take(best >= 0 ? best : smallest);
         }
         return new float[elements + (elements / 8)];
     }

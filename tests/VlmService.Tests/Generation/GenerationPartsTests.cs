@@ -84,7 +84,7 @@ public sealed class GenerationPartsTests
     }
 
     [Fact]
-    public void The_kv_pool_hands_back_returned_arrays_and_lets_outgrown_ones_go()
+    public void The_kv_pool_hands_back_returned_arrays_and_lets_outgrown_and_oversized_ones_go()
     {
         var pool = new KvBufferPool();
         float[] first = pool.Rent(800);
@@ -97,6 +97,13 @@ public sealed class GenerationPartsTests
         Assert.NotSame(first, grown);
         Assert.Equal(0, pool.FreeElements);
         pool.Return(new KvCache([grown], [], 1));
+        float[] small = pool.Rent(800);
+        Assert.NotSame(grown, small);
+        Assert.Equal(900, small.Length);
+        Assert.Equal(0, pool.FreeElements);
+        pool.Return(new KvCache([small], [], 1));
+        Assert.Same(small, pool.Rent(720));
+        pool.Return(new KvCache([small, grown], [], 1));
         pool.Clear();
         Assert.Equal(0, pool.FreeElements);
         Assert.NotSame(grown, pool.Rent(1600));
