@@ -26,6 +26,9 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             ModelNotFoundException => (StatusCodes.Status404NotFound, "Unknown model"),
             CapabilityNotSupportedException => (StatusCodes.Status422UnprocessableEntity, "Not supported by this model"),
             QueueFullException => (StatusCodes.Status503ServiceUnavailable, "Server busy"),
+            // The process ran into its memory limit (a container's, which the GC adopts as its heap limit) while this
+            // request's work was allocating; the work is dropped and its memory freed, so a retry may well succeed.
+            OutOfMemoryException => (StatusCodes.Status503ServiceUnavailable, "Out of memory"),
             CacheBudgetExceededException => (StatusCodes.Status422UnprocessableEntity, "Request exceeds the KV-cache budget"),
             BadHttpRequestException bad => (bad.StatusCode, bad.StatusCode == StatusCodes.Status413PayloadTooLarge ? "Request too large" : "Bad request"),
             _ => (StatusCodes.Status500InternalServerError, "Internal error"),
@@ -37,6 +40,11 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
         if (exception is QueueFullException full)
         {
             context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        if (exception is OutOfMemoryException)
+        {
+            LogOutOfMemory(logger, exception, context.Request.Path);
+            context.Response.Headers.RetryAfter = OutOfMemoryRetrySeconds;
         }
         context.Response.StatusCode = status;
         return await problems.TryWriteAsync(new ProblemDetailsContext
@@ -51,6 +59,12 @@ internal sealed partial class ProblemExceptionHandler(IProblemDetailsService pro
             },
         }).ConfigureAwait(false);
     }
+
+    /// <summary>Long enough for the failed work's memory to be collected.</summary>
+    private const string OutOfMemoryRetrySeconds = "2";
+
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Out of memory on {Path}; answered 503")]
+    private static partial void LogOutOfMemory(ILogger logger, Exception exception, PathString path);
 
     [LoggerMessage(EventId = 2001, Level = LogLevel.Error, Message = "Unhandled error on {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception exception, PathString path);

@@ -1,6 +1,9 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace VlmService.Tests.Api;
 
@@ -125,5 +128,32 @@ public sealed class RequestHandlingTests(ModelFolders models)
         Assert.True(scores[0] >= scores[1]);
         Assert.All(scores, s => Assert.InRange(s, 0.0, 1.0));
         Assert.Equal("zero-shot", body["mode"]!.GetValue<string>());
+    }
+}
+
+public sealed class ProblemMappingTests
+{
+    [Fact]
+    public async Task Running_out_of_memory_is_a_503_problem_with_a_retry_hint_not_a_500()
+    {
+        await using ServiceProvider services = new ServiceCollection().AddLogging().AddProblemDetails().BuildServiceProvider();
+        var handler = new VlmService.Infrastructure.ProblemExceptionHandler(services.GetRequiredService<IProblemDetailsService>(),
+            NullLogger<VlmService.Infrastructure.ProblemExceptionHandler>.Instance);
+        var context = new DefaultHttpContext { RequestServices = services };
+        context.Request.Path = "/vqa";
+        context.Request.Headers.Accept = "application/json";
+        using var body = new MemoryStream();
+        context.Response.Body = body;
+
+#pragma warning disable CA2201 // The runtime's own exception is exactly what the handler has to map.
+        Assert.True(await handler.TryHandleAsync(context, new OutOfMemoryException(), CancellationToken.None));
+#pragma warning restore CA2201
+
+        Assert.Equal(503, context.Response.StatusCode);
+        Assert.Equal("2", context.Response.Headers.RetryAfter.ToString());
+        Assert.StartsWith("application/problem+json", context.Response.ContentType, StringComparison.Ordinal);
+        JsonNode problem = JsonNode.Parse(Encoding.UTF8.GetString(body.ToArray()))!;
+        Assert.Equal("Out of memory", problem["title"]!.GetValue<string>());
+        Assert.Equal(503, problem["status"]!.GetValue<int>());
     }
 }
