@@ -25,40 +25,36 @@ public sealed class Idefics3ImageProcessor(ImageProcessorConfig config, ITensorR
     /// </remarks>
     public ImageTiles Process(RgbImage image, bool? doImageSplitting = null)
     {
-        NativeBuffer<float>? normalized = null;
-        int height = image.Height;
-        int width = image.Width;
-        try
+        (NativeBuffer<float> normalized, int width, int height) = ResizeAndNormalize(image);
+        using (normalized)
         {
-            PixelsAction normalize = (pixels, w, h) =>
-            {
-                (width, height) = (w, h);
-                normalized = new NativeBuffer<float>(3 * w * h);
-                ResizeRules.RescaleNormalize(pixels, w, h, Config, normalized.Span);
-            };
-            if (!Config.DoResize)
-            {
-                normalize(image.Pixels, image.Width, image.Height);
-            }
-            else
-            {
-                (int targetWidth, int targetHeight) = ResizeRules.Target(Config, image.Width, image.Height);
-                if (Config.Resample == 1)
-                {
-                    Resampler.ResizeLanczos3(image, targetWidth, targetHeight, normalize);
-                }
-                else
-                {
-                    RgbImage resized = Resampler.Resize(image, targetWidth, targetHeight, DualEncoderImageProcessor.InterpolationFor(Config.Resample));
-                    normalize(resized.Pixels, resized.Width, resized.Height);
-                }
-            }
-            return Tile(normalized!, height, width, doImageSplitting ?? Config.DoImageSplitting);
+            return Tile(normalized, height, width, doImageSplitting ?? Config.DoImageSplitting);
         }
-        finally
+    }
+
+    /// <summary>The image at <c>size.longest_edge</c>, rescaled and normalized: CHW floats and their width and height.</summary>
+    private (NativeBuffer<float> Pixels, int Width, int Height) ResizeAndNormalize(RgbImage image)
+    {
+        if (!Config.DoResize)
         {
-            normalized?.Dispose();
+            return Normalize(image.Pixels, image.Width, image.Height);
         }
+        (int width, int height) = ResizeRules.Target(Config, image.Width, image.Height);
+        if (Config.Resample != 1)
+        {
+            RgbImage resized = Resampler.Resize(image, width, height, DualEncoderImageProcessor.InterpolationFor(Config.Resample));
+            return Normalize(resized.Pixels, resized.Width, resized.Height);
+        }
+        (NativeBuffer<float>, int, int) normalized = default;
+        Resampler.ResizeLanczos3(image, width, height, (pixels, w, h) => normalized = Normalize(pixels, w, h));
+        return normalized;
+    }
+
+    private (NativeBuffer<float> Pixels, int Width, int Height) Normalize(ReadOnlySpan<byte> pixels, int width, int height)
+    {
+        var normalized = new NativeBuffer<float>(3 * width * height);
+        ResizeRules.RescaleNormalize(pixels, width, height, Config, normalized.Span);
+        return (normalized, width, height);
     }
 
     private ImageTiles Tile(NativeBuffer<float> normalized, int height, int width, bool split)

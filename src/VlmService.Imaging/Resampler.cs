@@ -49,22 +49,9 @@ public static unsafe class Resampler
 
     /// <summary>
     /// Lanczos3 resize to exactly <paramref name="width"/>×<paramref name="height"/>, as the reference does for PIL's
-    /// LANCZOS through sharp: libvips' resize with horizontal and vertical scales and the lanczos3 kernel.
-    /// </summary>
-    public static RgbImage ResizeLanczos3(RgbImage image, int width, int height)
-    {
-        if (image.Width == width && image.Height == height)
-        {
-            return image;
-        }
-        RgbImage resized = image;
-        ResizeLanczos3(image, width, height, (pixels, w, h) => resized = new RgbImage(w, h, pixels.ToArray()));
-        return resized;
-    }
-
-    /// <summary>
-    /// The same resize, lending the resized HWC pixels and their size to <paramref name="use"/> while they are still in
-    /// libvips' memory: an image upscaled to 2048 pixels (9 MB) is never copied into a managed array.
+    /// LANCZOS through sharp: libvips' resize with horizontal and vertical scales and the lanczos3 kernel. The resized
+    /// HWC pixels and their size are lent to <paramref name="use"/> while they are still in libvips' memory, so an
+    /// image upscaled to 2048 pixels (9 MB) is never copied into a managed array.
     /// </summary>
     public static void ResizeLanczos3(RgbImage image, int width, int height, PixelsAction use)
     {

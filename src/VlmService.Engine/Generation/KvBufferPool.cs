@@ -43,7 +43,7 @@ internal sealed class KvBufferPool
             return Take(best);
         }
         // Nothing fits closely: the oversized array, or else one the cache has outgrown, goes to the GC.
-        if (best >= 0 || smallest >= 0)
+        if (_free.Count > 0)
         {
             Take(best >= 0 ? best : smallest);
         }
