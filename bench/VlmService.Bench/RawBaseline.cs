@@ -105,12 +105,14 @@ internal static class RawBaseline
         for (int i = 0; i < 3; i++)
         {
             long start = Stopwatch.GetTimestamp();
+            cache.Dispose();
             (cache, first) = Prefill(model, ids, features);
             prefills.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
         }
         double prefill = prefills.Order().ElementAt(1);
 
         KvCache batchCache = CacheLayout.LeftPad(Enumerable.Repeat(cache, width).ToList(), cache.Length, sessions.KeyValueHeads, sessions.HeadDim);
+        cache.Dispose();
         long[] tokens = Enumerable.Repeat((long)first, width).ToArray();
         var pool = new KvBufferPool();
         long decodeStart = Stopwatch.GetTimestamp();
@@ -130,6 +132,8 @@ internal static class RawBaseline
             }
         }
         double decode = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
+        batchCache.Dispose();
+        pool.Clear();
         double total = (width * (bestPerImage + prefill)) + decode;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"raw-vqa width={width} prompt={ids.Length} tokens={maxTokens} vision/image={bestPerImage:F0}ms prefill={prefill:F0}ms " +

@@ -1,4 +1,5 @@
 using System.Buffers;
+using VlmService.Native;
 
 namespace VlmService.Onnx;
 
@@ -74,6 +75,32 @@ public sealed unsafe class UnmanagedTensor<T> : ITensor where T : unmanaged
     public MemoryHandle Pin() => new(_data);
 }
 
+/// <summary>
+/// A tensor over the first elements of a <see cref="NativeBuffer{T}"/>: a KV cache that lives outside the GC heap. The
+/// buffer stays referenced while a run holds the tensor pinned.
+/// </summary>
+public sealed class NativeTensor<T> : ITensor where T : unmanaged
+{
+    private readonly NativeBuffer<T> _buffer;
+
+    public NativeTensor(NativeBuffer<T> buffer, params long[] shape)
+    {
+        long count = Shapes.ElementCount(shape);
+        if (count > buffer.Length)
+        {
+            throw new ArgumentException($"Shape [{string.Join(',', shape)}] needs {count} elements, the buffer holds {buffer.Length}.", nameof(shape));
+        }
+        _buffer = buffer;
+        Shape = shape;
+    }
+
+    public long[] Shape { get; }
+
+    public TensorElementType ElementType => TensorElementTypes.Of<T>();
+
+    public MemoryHandle Pin() => _buffer.Pin(0);
+}
+
 public static class Tensor
 {
     /// <summary>
@@ -81,6 +108,9 @@ public static class Tensor
     /// shapes (a KV cache that grows by one position per step). Its <see cref="Tensor{T}.Data"/> is the whole array.
     /// </summary>
     public static Tensor<T> OverPrefix<T>(T[] buffer, params long[] shape) where T : unmanaged => new(buffer, shape, exact: false);
+
+    /// <summary>The same over native memory.</summary>
+    public static NativeTensor<T> OverPrefix<T>(NativeBuffer<T> buffer, params long[] shape) where T : unmanaged => new(buffer, shape);
 }
 
 public static class Shapes

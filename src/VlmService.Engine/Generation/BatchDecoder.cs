@@ -12,7 +12,7 @@ namespace VlmService.Engine.Generation;
 /// decoding sequence's next token in one decoder call. Caches of different lengths are left-padded and the padding
 /// masked out. While the batch keeps its members, each step's output cache is the next step's input as it is;
 /// only a join or a leave re-lays the rows out. The batch's cache arrays come from a pool and go back to it once
-/// read, so steady decoding allocates no cache memory. Finished or abandoned sequences leave at once and their
+/// read, so steady decoding allocates no cache memory; they are native memory, freed the moment the pool lets them go. Finished or abandoned sequences leave at once and their
 /// caches and reservations are dropped.
 /// Prompts are always cut into the same chunks, so a sequence's output never depends on what else is running.
 /// While requests for this model are still having their images encoded and the batch has room, decode steps pause
@@ -156,7 +156,13 @@ internal sealed class BatchDecoder : IAsyncDisposable
         {
             var shutdown = new ObjectDisposedException(nameof(BatchDecoder), "The service is shutting down.");
             _prefilling.ForEach(s => s.Fail(shutdown));
+            _prefilling.ForEach(ReleaseOwnCache);
             _active.ForEach(s => s.Fail(shutdown));
+            // The caches are native memory: nothing else would free them.
+            _batch?.Dispose();
+            _batch = null;
+            _batchPool.Clear();
+            _prefillPool.Clear();
             _metrics.ActiveSequencesChanged(-_active.Count);
             while (incoming.TryRead(out ActiveSequence? left))
             {

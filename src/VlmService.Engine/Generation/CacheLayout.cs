@@ -1,3 +1,5 @@
+using VlmService.Native;
+
 namespace VlmService.Engine.Generation;
 
 /// <summary>Row <paramref name="Row"/> of a cache laid out [batch, kvHeads, cache.Length, headDim], whose last <paramref name="Length"/> positions hold entries.</summary>
@@ -8,19 +10,19 @@ internal static class CacheLayout
 {
     /// <summary>[caches.Count, kvHeads, length, headDim]: each sequence's own cache right-aligned, zeros on the left.</summary>
     public static KvCache LeftPad(IReadOnlyList<KvCache> caches, int length, int kvHeads, int headDim) =>
-        Gather(caches.Select(c => new CacheRow(c, 0, c.Length)).ToList(), length, kvHeads, headDim, elements => new float[elements]);
+        Gather(caches.Select(c => new CacheRow(c, 0, c.Length)).ToList(), length, kvHeads, headDim, elements => new NativeBuffer<float>(elements));
 
     /// <summary>
-    /// A new batch [rows.Count, kvHeads, length, headDim] in arrays from <paramref name="allocate"/> (which may be
+    /// A new batch [rows.Count, kvHeads, length, headDim] in buffers from <paramref name="allocate"/> (which may be
     /// longer than needed): row b holds <paramref name="rows"/>[b]'s entries right-aligned, and the padding on its left
-    /// is zeroed, so a reused array never leaks old values into a row (they are masked out, but zeros keep runs exact).
+    /// is zeroed, so a reused buffer never leaks old values into a row (they are masked out, but zeros keep runs exact).
     /// </summary>
-    public static KvCache Gather(IReadOnlyList<CacheRow> rows, int length, int kvHeads, int headDim, Func<int, float[]> allocate)
+    public static KvCache Gather(IReadOnlyList<CacheRow> rows, int length, int kvHeads, int headDim, Func<int, NativeBuffer<float>> allocate)
     {
         int layers = rows[0].Cache.Keys.Length;
         int elements = rows.Count * kvHeads * length * headDim;
-        var keys = new float[layers][];
-        var values = new float[layers][];
+        var keys = new NativeBuffer<float>[layers];
+        var values = new NativeBuffer<float>[layers];
         for (int layer = 0; layer < layers; layer++)
         {
             keys[layer] = allocate(elements);
@@ -28,23 +30,23 @@ internal static class CacheLayout
             for (int b = 0; b < rows.Count; b++)
             {
                 CacheRow row = rows[b];
-                Place(row.Cache.Keys[layer], row, keys[layer], b, length, kvHeads, headDim);
-                Place(row.Cache.Values[layer], row, values[layer], b, length, kvHeads, headDim);
+                Place(row.Cache.Keys[layer].Span, row, keys[layer].Span, b, length, kvHeads, headDim);
+                Place(row.Cache.Values[layer].Span, row, values[layer].Span, b, length, kvHeads, headDim);
             }
         }
         return new KvCache(keys, values, length);
     }
 
-    private static void Place(float[] source, CacheRow row, float[] target, int batchIndex, int length, int kvHeads, int headDim)
+    private static void Place(ReadOnlySpan<float> source, CacheRow row, Span<float> target, int batchIndex, int length, int kvHeads, int headDim)
     {
         int padding = length - row.Length;
         int sourceLength = row.Cache.Length;
         for (int h = 0; h < kvHeads; h++)
         {
             int targetStart = ((batchIndex * kvHeads) + h) * length * headDim;
-            Array.Clear(target, targetStart, padding * headDim);
+            target.Slice(targetStart, padding * headDim).Clear();
             int sourceStart = ((((row.Row * kvHeads) + h) * sourceLength) + sourceLength - row.Length) * headDim;
-            Array.Copy(source, sourceStart, target, targetStart + (padding * headDim), row.Length * headDim);
+            source.Slice(sourceStart, row.Length * headDim).CopyTo(target.Slice(targetStart + (padding * headDim)));
         }
     }
 }

@@ -1,3 +1,4 @@
+using VlmService.Native;
 using VlmService.Onnx;
 
 namespace VlmService.Engine.Generation;
@@ -90,9 +91,10 @@ internal sealed class DecoderSessions : IDisposable
         }
         int views = images.Sum(i => i.Views);
         int plane = 3 * first.Height * first.Width;
-        var pixels = new float[views * plane];
+        // One image (the CPU default) is read where it is: a copy would be megabytes of large-object garbage per request.
+        float[] pixels = images.Count == 1 ? first.Pixels : new float[views * plane];
         int offset = 0;
-        foreach (ProcessedImage image in images)
+        foreach (ProcessedImage image in images.Count == 1 ? [] : images)
         {
             image.Pixels.CopyTo(pixels, offset);
             offset += image.Pixels.Length;
@@ -108,6 +110,10 @@ internal sealed class DecoderSessions : IDisposable
             inputs.Add(new("pixel_attention_mask", new Tensor<bool>(mask, 1, views, first.Height, first.Width)));
         }
         float[] features = ((Tensor<float>)Vision.Run(inputs, ["image_features"], cancellationToken)["image_features"]).Data;
+        if (images.Count == 1)
+        {
+            return [features];
+        }
         int rowWidth = features.Length / images.Sum(i => i.Layout.FeatureRows);
         var result = new List<float[]>(images.Count);
         offset = 0;
@@ -119,14 +125,15 @@ internal sealed class DecoderSessions : IDisposable
         return result;
     }
 
-    /// <summary>One decoder pass: logits for every input position and the grown cache.</summary>
+    /// <summary>One decoder pass: logits for every input position and the grown cache (the caller's to dispose).</summary>
     public (Tensor<float> Logits, KvCache Present) Decode(Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, CancellationToken cancellationToken) =>
         Decode(embeds, attentionMask, positionIds, past, null, cancellationToken);
 
     /// <summary>
-    /// One decoder pass: logits for every input position and the grown cache, whose arrays come from
-    /// <paramref name="presentPool"/> when one is given (they go back to it if the run fails). The logits then live
-    /// in the pool's reused array, valid until its next pass.
+    /// One decoder pass: logits for every input position and the grown cache, whose buffers come from
+    /// <paramref name="presentPool"/> when one is given (they go back to it if the run fails); without a pool the
+    /// caller owns the new cache and disposes it. The logits then live in the pool's reused array, valid until its
+    /// next pass.
     /// </summary>
     public (Tensor<float> Logits, KvCache Present) Decode(
         Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvBufferPool? presentPool, CancellationToken cancellationToken)
@@ -148,12 +155,12 @@ internal sealed class DecoderSessions : IDisposable
             inputs.Add(new(_pastNames[2 * layer], Tensor.OverPrefix(past.Keys[layer], batch, KeyValueHeads, past.Length, HeadDim)));
             inputs.Add(new(_pastNames[(2 * layer) + 1], Tensor.OverPrefix(past.Values[layer], batch, KeyValueHeads, past.Length, HeadDim)));
         }
-        // The outputs' shapes are known before the run, so ONNX Runtime writes them straight into the arrays the
+        // The outputs' shapes are known before the run, so ONNX Runtime writes them straight into the buffers the
         // batch keeps: the step's new cache (the largest tensor it makes) is never copied a second time.
         int elements = batch * KeyValueHeads * total * HeadDim;
-        Func<int, float[]> allocate = presentPool is null ? n => new float[n] : presentPool.Rent;
-        var keys = new float[Layers][];
-        var values = new float[Layers][];
+        Func<int, NativeBuffer<float>> allocate = presentPool is null ? n => new NativeBuffer<float>(n) : presentPool.Rent;
+        var keys = new NativeBuffer<float>[Layers];
+        var values = new NativeBuffer<float>[Layers];
         var buffers = new ITensor?[_outputNames.Length];
         if (_vocabulary > 0)
         {
@@ -175,7 +182,14 @@ internal sealed class DecoderSessions : IDisposable
         }
         catch
         {
-            presentPool?.Return(present);
+            if (presentPool is null)
+            {
+                present.Dispose();
+            }
+            else
+            {
+                presentPool.Return(present);
+            }
             throw;
         }
     }

@@ -1,28 +1,31 @@
+using VlmService.Native;
+
 namespace VlmService.Engine.Generation;
 
 /// <summary>
-/// Reuses the arrays a decoding batch's KV cache lives in. A step reads one set of per-layer arrays (the past) and
-/// writes another (the present, one position longer); renting the present here and returning the past afterwards
-/// lets two sets take turns instead of allocating two large arrays per layer per step, which the GC hands back to
-/// the OS late, if at all. Arrays get an eighth of headroom, so a set serves many steps before it must grow.
-/// The pass's logits go to one reused array too: they are read before the next pass runs.
+/// Reuses the native buffers a decoding batch's KV cache lives in. A step reads one set of per-layer buffers (the
+/// past) and writes another (the present, one position longer); renting the present here and returning the past
+/// afterwards lets two sets take turns instead of allocating two large buffers per layer per step. Buffers get an
+/// eighth of headroom, so a set serves many steps before it must grow; a buffer the pool lets go is freed at once,
+/// so the memory of a batch that shrank goes back to the OS rather than lingering as garbage on the GC heap.
+/// The pass's logits go to one reused array: they are read before the next pass runs.
 /// Used by the decoding loop only: not thread-safe.
 /// </summary>
 internal sealed class KvBufferPool
 {
-    private readonly List<float[]> _free = [];
+    private readonly List<NativeBuffer<float>> _free = [];
     private float[] _logits = [];
 
     /// <summary>Elements held by arrays waiting to be rented again.</summary>
-    public long FreeElements => _free.Sum(a => a.LongLength);
+    public long FreeElements => _free.Sum(a => (long)a.Length);
 
     /// <summary>
-    /// The smallest free array of at least <paramref name="elements"/>, or a new one with headroom. A free array more
-    /// than a quarter larger than asked for is let go instead of lent: after sequences leave, the batch needs less,
-    /// and arrays sized for the old batch would otherwise keep its memory (all of it touched) for as long as the model
-    /// is busy.
+    /// The smallest free buffer of at least <paramref name="elements"/>, or a new one with headroom. A free buffer more
+    /// than a quarter larger than asked for is freed instead of lent: after sequences leave, the batch needs less,
+    /// and buffers sized for the old batch would otherwise keep its memory (all of it touched) for as long as the
+    /// model is busy.
     /// </summary>
-    public float[] Rent(int elements)
+    public NativeBuffer<float> Rent(int elements)
     {
         int best = -1;
         int smallest = -1;
@@ -42,12 +45,12 @@ internal sealed class KvBufferPool
         {
             return Take(best);
         }
-        // Nothing fits closely: the oversized array, or else one the cache has outgrown, goes to the GC.
+        // Nothing fits closely: the oversized buffer, or else one the cache has outgrown, is freed.
         if (_free.Count > 0)
         {
-            Take(best >= 0 ? best : smallest);
+            Take(best >= 0 ? best : smallest).Dispose();
         }
-        return new float[elements + (elements / 8)];
+        return new NativeBuffer<float>(elements + (elements / 8));
     }
 
     /// <summary>The reused logits array, grown to at least <paramref name="elements"/>.</summary>
@@ -62,27 +65,28 @@ internal sealed class KvBufferPool
 
     public void Return(KvCache cache)
     {
-        foreach (float[] array in cache.Keys.Concat(cache.Values))
+        foreach (NativeBuffer<float> buffer in cache.Keys.Concat(cache.Values))
         {
-            if (array.Length > 0)
+            if (buffer.Length > 0)
             {
-                _free.Add(array);
+                _free.Add(buffer);
             }
         }
     }
 
-    /// <summary>Lets every free array and the logits array go (an idle model should not hold a batch's worth of cache).</summary>
+    /// <summary>Frees every free buffer and lets the logits array go (an idle model should not hold a batch's worth of cache).</summary>
     public void Clear()
     {
+        _free.ForEach(buffer => buffer.Dispose());
         _free.Clear();
         _logits = [];
     }
 
-    private float[] Take(int index)
+    private NativeBuffer<float> Take(int index)
     {
-        float[] array = _free[index];
+        NativeBuffer<float> buffer = _free[index];
         _free[index] = _free[^1];
         _free.RemoveAt(_free.Count - 1);
-        return array;
+        return buffer;
     }
 }

@@ -33,6 +33,7 @@ internal static class LabelScorer
         int p = prompt.Length;
         Tensor<float> promptEmbeds = sessions.EmbedTokens(prompt.Select(i => (long)i).ToArray(), 1, p, cancellationToken);
         (Tensor<float> promptLogits, KvCache promptCache) = sessions.Decode(promptEmbeds, Ones(p), Range(0, p), KvCache.Empty(sessions.Layers), cancellationToken);
+        using KvCache ownedPromptCache = promptCache;
         int vocabulary = (int)promptLogits.Shape[2];
         float[] lastPromptLogits = promptLogits.Data.AsSpan((p - 1) * vocabulary, vocabulary).ToArray();
 
@@ -50,9 +51,10 @@ internal static class LabelScorer
                 positions[(b * longest) + j] = p + j;
             }
         }
-        KvCache shared = CacheLayout.LeftPad(Enumerable.Repeat(promptCache, batch).ToList(), p, sessions.KeyValueHeads, sessions.HeadDim);
+        using KvCache shared = CacheLayout.LeftPad(Enumerable.Repeat(promptCache, batch).ToList(), p, sessions.KeyValueHeads, sessions.HeadDim);
         Tensor<float> embeds = sessions.EmbedTokens(ids, batch, longest, cancellationToken);
-        (Tensor<float> logits, _) = sessions.Decode(embeds, mask, positions, shared, cancellationToken);
+        (Tensor<float> logits, KvCache labelsCache) = sessions.Decode(embeds, mask, positions, shared, cancellationToken);
+        labelsCache.Dispose();
 
         var scores = new double[batch];
         for (int b = 0; b < batch; b++)

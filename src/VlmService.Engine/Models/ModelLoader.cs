@@ -117,7 +117,7 @@ internal sealed class ModelLoader(
         Generation.DecoderSessions sessions = model.Sessions;
         sessions.EncodeImages([model.ProcessImage(blank, doImageSplitting: false)], CancellationToken.None);
         Onnx.Tensor<float> embeds = sessions.EmbedTokens([model.ImageTokenId], 1, 1, CancellationToken.None);
-        sessions.Decode(embeds, [1], [0], Generation.KvCache.Empty(sessions.Layers), CancellationToken.None);
+        sessions.Decode(embeds, [1], [0], Generation.KvCache.Empty(sessions.Layers), CancellationToken.None).Present.Dispose();
     }
 
     /// <summary>One pass through each stage, so the first real request does not pay for ONNX Runtime's first-run setup.</summary>

@@ -48,8 +48,9 @@ public sealed class DescribeClassificationTests(ModelFolders models)
         DecoderSessions sessions = model.Sessions;
         long[] ids = [.. prompt.Select(i => (long)i), .. label.Select(i => (long)i)];
         Tensor<float> embeds = sessions.EmbedTokens(ids, 1, ids.Length, CancellationToken.None);
-        (Tensor<float> logits, _) = sessions.Decode(embeds, Enumerable.Repeat(1L, ids.Length).ToArray(),
+        (Tensor<float> logits, KvCache cache) = sessions.Decode(embeds, Enumerable.Repeat(1L, ids.Length).ToArray(),
             Enumerable.Range(0, ids.Length).Select(i => (long)i).ToArray(), KvCache.Empty(sessions.Layers), CancellationToken.None);
+        cache.Dispose();
         int vocabulary = (int)logits.Shape[2];
         double total = 0;
         for (int j = 0; j < label.Length; j++)

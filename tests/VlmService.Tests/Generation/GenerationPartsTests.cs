@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using VlmService.Engine.Generation;
 using VlmService.Imaging;
+using VlmService.Native;
 using VlmService.Text;
 
 namespace VlmService.Tests.Generation;
@@ -84,42 +85,53 @@ public sealed class GenerationPartsTests
     }
 
     [Fact]
-    public void The_kv_pool_hands_back_returned_arrays_and_lets_outgrown_and_oversized_ones_go()
+    public void The_kv_pool_hands_back_returned_buffers_and_frees_outgrown_and_oversized_ones()
     {
         var pool = new KvBufferPool();
-        float[] first = pool.Rent(800);
+        NativeBuffer<float> first = pool.Rent(800);
         Assert.Equal(900, first.Length);
-        pool.Return(new KvCache([first], [Array.Empty<float>()], 1));
+        pool.Return(new KvCache([first], [new NativeBuffer<float>(0)], 1));
         Assert.Equal(900, pool.FreeElements);
         Assert.Same(first, pool.Rent(850));
         pool.Return(new KvCache([first], [], 1));
-        float[] grown = pool.Rent(1600);
+        NativeBuffer<float> grown = pool.Rent(1600);
         Assert.NotSame(first, grown);
         Assert.Equal(0, pool.FreeElements);
+        Assert.Throws<ObjectDisposedException>(() => first.Span.Length);
         pool.Return(new KvCache([grown], [], 1));
-        float[] small = pool.Rent(800);
+        NativeBuffer<float> small = pool.Rent(800);
         Assert.NotSame(grown, small);
         Assert.Equal(900, small.Length);
         Assert.Equal(0, pool.FreeElements);
+        Assert.Throws<ObjectDisposedException>(() => grown.Span.Length);
         pool.Return(new KvCache([small], [], 1));
         Assert.Same(small, pool.Rent(720));
-        pool.Return(new KvCache([small, grown], [], 1));
+        NativeBuffer<float> other = pool.Rent(1600);
+        pool.Return(new KvCache([small, other], [], 1));
         pool.Clear();
         Assert.Equal(0, pool.FreeElements);
-        Assert.NotSame(grown, pool.Rent(1600));
+        Assert.Throws<ObjectDisposedException>(() => small.Span.Length);
+        Assert.Throws<ObjectDisposedException>(() => other.Span.Length);
     }
 
     [Fact]
-    public void Gathered_rows_are_right_aligned_behind_zeroed_padding_even_in_used_arrays()
+    public void Gathered_rows_are_right_aligned_behind_zeroed_padding_even_in_used_buffers()
     {
         // Two heads of width 1; a batch of two rows (stride 3) whose second row holds 2 entries, and a cache of its own.
-        var batch = new KvCache([[0, 0, 0, 0, 0, 0, 7, 1, 2, 7, 3, 4]], [[0, 0, 0, 0, 0, 0, 7, -1, -2, 7, -3, -4]], 3);
-        var own = new KvCache([[5, 6, 8, 9, 10, 11]], [[-5, -6, -8, -9, -10, -11]], 3);
-        KvCache gathered = CacheLayout.Gather(
+        using var batch = new KvCache([Native(0, 0, 0, 0, 0, 0, 7, 1, 2, 7, 3, 4)], [Native(0, 0, 0, 0, 0, 0, 7, -1, -2, 7, -3, -4)], 3);
+        using var own = new KvCache([Native(5, 6, 8, 9, 10, 11)], [Native(-5, -6, -8, -9, -10, -11)], 3);
+        using KvCache gathered = CacheLayout.Gather(
             [new CacheRow(batch, 1, 2), new CacheRow(own, 0, 3)], length: 3, kvHeads: 2, headDim: 1,
-            elements => Enumerable.Repeat(float.NaN, elements + 2).ToArray());
+            elements => Native([.. Enumerable.Repeat(float.NaN, elements + 2)]));
         Assert.Equal(3, gathered.Length);
-        Assert.Equal([0, 1, 2, 0, 3, 4, 5, 6, 8, 9, 10, 11], gathered.Keys[0].Take(12));
-        Assert.Equal([0, -1, -2, 0, -3, -4, -5, -6, -8, -9, -10, -11], gathered.Values[0].Take(12));
+        Assert.Equal([0, 1, 2, 0, 3, 4, 5, 6, 8, 9, 10, 11], gathered.Keys[0].Span[..12].ToArray());
+        Assert.Equal([0, -1, -2, 0, -3, -4, -5, -6, -8, -9, -10, -11], gathered.Values[0].Span[..12].ToArray());
+    }
+
+    private static NativeBuffer<float> Native(params float[] values)
+    {
+        var buffer = new NativeBuffer<float>(values.Length);
+        values.CopyTo(buffer.Span);
+        return buffer;
     }
 }
