@@ -74,10 +74,9 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
         {
             return cached;
         }
-        model.VisionStage.EnsureCapacity();
-        ProcessedImage processed = await decoding.DecodeAsync(bytes, rgb => model.ProcessImage(rgb, doImageSplitting), cancellationToken).ConfigureAwait(false);
-        float[] rows = await model.VisionStage.SubmitAsync(processed, cancellationToken).ConfigureAwait(false);
-        var encoded = new EncodedImage(processed.Layout, rows);
+        // Decoded and tiled only once the vision stage is nearly ready for it: until then the request holds its bytes.
+        EncodedImage encoded = await model.VisionStage.SubmitAsync(
+            () => decoding.DecodeAsync(bytes, rgb => model.ProcessImage(rgb, doImageSplitting), cancellationToken), cancellationToken).ConfigureAwait(false);
         if (key is not null)
         {
             features.Add(key, encoded);

@@ -153,5 +153,44 @@ public sealed class AdmissionTests : IAsyncDisposable
         stage.EnsureCapacity();
     }
 
+    [Fact]
+    public async Task Beyond_the_prepare_ahead_bound_requests_wait_in_the_queue_unprepared_and_a_cancelled_one_never_prepares()
+    {
+        using var release = new ManualResetEventSlim();
+        using var entered = new SemaphoreSlim(0);
+        var prepared = new ConcurrentQueue<int>();
+        var metrics = new EngineMetrics(_services.GetRequiredService<IMeterFactory>());
+        await using var stage = new BatchingStage<int, int>("ahead", (inputs, stopping) =>
+        {
+            entered.Release();
+            release.Wait(TimeSpan.FromSeconds(10), stopping);
+            return inputs.Select(i => i * 10).ToList();
+        }, new BatchingOptions { MaxBatchSize = 1, MaxQueueDelay = TimeSpan.Zero, QueueCapacity = 3 }, TimeProvider.System, metrics, NullLogger.Instance,
+            prepareAhead: 2);
+        Task<int> Submit(int input, CancellationToken cancellationToken) => stage.SubmitAsync(() =>
+        {
+            prepared.Enqueue(input);
+            return Task.FromResult(input);
+        }, cancellationToken);
+
+        Task<int> running = Submit(1, CancellationToken.None);
+        Assert.True(await entered.WaitAsync(TimeSpan.FromSeconds(10)));
+        Task<int> queued = Submit(2, CancellationToken.None);
+        using var leaving = new CancellationTokenSource();
+        Task<int> cancelled = Submit(3, leaving.Token);
+        Task<int> waiting = Submit(4, CancellationToken.None);
+        Assert.Equal([1, 2], prepared);
+        Assert.Equal(3, stage.QueueDepth);
+        Assert.Throws<QueueFullException>(stage.EnsureCapacity);
+
+        await leaving.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
+        Assert.Equal(2, stage.QueueDepth);
+        release.Set();
+        Assert.Equal(new[] { 10, 20, 40 }, await Task.WhenAll(running, queued, waiting).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal([1, 2, 4], prepared);
+        Assert.Equal(0, stage.QueueDepth);
+    }
+
     public async ValueTask DisposeAsync() => await _services.DisposeAsync();
 }
