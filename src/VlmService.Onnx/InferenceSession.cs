@@ -129,6 +129,10 @@ public sealed unsafe class InferenceSession : IDisposable
                 OrtApi.Check(OrtApi.DisablePerSessionThreads(options));
             }
             OrtApi.Check(OrtApi.SetSessionGraphOptimizationLevel(options, settings.GraphOptimizationLevel));
+            if (!settings.MemoryPattern)
+            {
+                OrtApi.Check(OrtApi.DisableMemPattern(options));
+            }
             if (useCuda)
             {
                 ExecutionProviders.AppendCuda(options, settings.CudaDeviceId);

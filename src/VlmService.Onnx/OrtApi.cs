@@ -68,6 +68,7 @@ internal static unsafe class OrtApi
 
     // Session options
     public static delegate* unmanaged<nint*, nint> CreateSessionOptions => (delegate* unmanaged<nint*, nint>)Fn(10);
+    public static delegate* unmanaged<nint, nint> DisableMemPattern => (delegate* unmanaged<nint, nint>)Fn(17);
     public static delegate* unmanaged<nint, int, nint> SetSessionGraphOptimizationLevel => (delegate* unmanaged<nint, int, nint>)Fn(23);
     public static delegate* unmanaged<nint, int, nint> SetIntraOpNumThreads => (delegate* unmanaged<nint, int, nint>)Fn(24);
     public static delegate* unmanaged<nint, int, nint> SetInterOpNumThreads => (delegate* unmanaged<nint, int, nint>)Fn(25);

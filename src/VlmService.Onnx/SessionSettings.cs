@@ -29,6 +29,14 @@ public sealed record SessionSettings
     /// </summary>
     public bool ShrinkArenaAfterRun { get; init; }
 
+    /// <summary>
+    /// ORT's memory pattern: each run takes one block planned for every intermediate of its input shapes. Right for
+    /// graphs whose shapes repeat; off for decoder steps, whose shapes change every step (the batch widens and
+    /// narrows, the cache lengthens): there every run plans anew and the blocks, up to 88 MB each measured, fragment
+    /// the arena, which then keeps far more than a step's live tensors.
+    /// </summary>
+    public bool MemoryPattern { get; init; } = true;
+
     /// <summary>ORT_ENABLE_ALL; lower it only to compare against unoptimized graphs.</summary>
     public int GraphOptimizationLevel { get; init; } = 99;
 }

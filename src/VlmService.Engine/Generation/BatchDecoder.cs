@@ -15,8 +15,9 @@ namespace VlmService.Engine.Generation;
 /// read, so steady decoding allocates no cache memory; they are native memory, freed the moment the pool lets them go. Finished or abandoned sequences leave at once and their
 /// caches and reservations are dropped.
 /// Prompts are always cut into the same chunks, so a sequence's output never depends on what else is running.
-/// While requests for this model are still having their images encoded and the batch has room, decode steps pause
-/// (at most <see cref="DecoderLimits.MaxJoinWait"/> between two steps) so that they join a wider batch sooner.
+/// While requests for this model are still having their images encoded and the batch is narrower than
+/// <see cref="DecoderLimits.JoinWaitUntilWidth"/>, decode steps pause (at most <see cref="DecoderLimits.MaxJoinWait"/>
+/// between two steps) so that they join a wider batch sooner.
 /// </summary>
 internal sealed class BatchDecoder : IAsyncDisposable
 {
@@ -172,12 +173,13 @@ internal sealed class BatchDecoder : IAsyncDisposable
     }
 
     /// <summary>
-    /// True while requests for this model are having their images encoded, the batch has room for them, and the
-    /// batch has paused less than <see cref="DecoderLimits.MaxJoinWait"/> since its last step.
+    /// True while requests for this model are having their images encoded, the batch is narrower than
+    /// <see cref="DecoderLimits.JoinWaitUntilWidth"/> counting those already waiting to join, and the batch has paused
+    /// less than <see cref="DecoderLimits.MaxJoinWait"/> since its last step.
     /// </summary>
     private bool PausesForJoiners()
     {
-        int room = _limits.MaxActive - _active.Count - _prefilling.Count - Volatile.Read(ref _waiting);
+        int room = _limits.JoinWaitUntilWidth - _active.Count - _prefilling.Count - Volatile.Read(ref _waiting);
         if (Volatile.Read(ref _joining) == 0 || room <= 0 || _limits.MaxJoinWait <= TimeSpan.Zero)
         {
             _pausedSince = null;
@@ -434,13 +436,14 @@ internal sealed class BatchDecoder : IAsyncDisposable
 }
 
 /// <summary>
-/// A batch decoder's limits: sequences holding a cache, sequences waiting, KV-cache bytes, prefill chunk length, and
-/// the longest pause of the running batch for joiners.
+/// A batch decoder's limits: sequences holding a cache, sequences waiting, KV-cache bytes, prefill chunk length, the
+/// longest pause of the running batch for joiners, and the width below which it pauses.
 /// </summary>
-internal sealed record DecoderLimits(int MaxActive, int MaxWaiting, long MaxCacheBytes, int PrefillChunkTokens, TimeSpan MaxJoinWait)
+internal sealed record DecoderLimits(int MaxActive, int MaxWaiting, long MaxCacheBytes, int PrefillChunkTokens, TimeSpan MaxJoinWait, int JoinWaitUntilWidth)
 {
     public static DecoderLimits From(GenerationOptions options) =>
-        new(options.MaxConcurrentSequences, options.MaxWaitingSequences, options.MaxKvCacheBytes, options.PrefillChunkTokens, options.MaxJoinWait);
+        new(options.MaxConcurrentSequences, options.MaxWaitingSequences, options.MaxKvCacheBytes, options.PrefillChunkTokens, options.MaxJoinWait,
+            options.JoinWaitUntilWidth > 0 ? Math.Min(options.JoinWaitUntilWidth, options.MaxConcurrentSequences) : options.MaxConcurrentSequences);
 }
 
 /// <summary>A request whose prompt and max_tokens could never fit the model's KV-cache budget (422).</summary>

@@ -59,11 +59,14 @@ internal sealed class DecoderSessions : IDisposable
         var opened = new List<InferenceSession>();
         try
         {
-            opened.Add(InferenceSession.Open(Path.Combine(onnx, "embed_tokens.onnx"), settings));
+            // Decoder steps change shape every time (the batch widens and narrows, the cache lengthens): per-shape
+            // memory plans would fragment the arena into far more than a step's live tensors.
+            SessionSettings stepping = settings with { MemoryPattern = false };
+            opened.Add(InferenceSession.Open(Path.Combine(onnx, "embed_tokens.onnx"), stepping));
             // The vision encoder's activations (a few hundred MB per batch of 512² views) would otherwise stay
             // resident after every burst of images.
             opened.Add(InferenceSession.Open(Path.Combine(onnx, "vision_encoder.onnx"), settings with { ShrinkArenaAfterRun = true }));
-            opened.Add(InferenceSession.Open(Path.Combine(onnx, "decoder_model_merged.onnx"), settings));
+            opened.Add(InferenceSession.Open(Path.Combine(onnx, "decoder_model_merged.onnx"), stepping));
             return new DecoderSessions(opened[0], opened[1], opened[2]);
         }
         catch

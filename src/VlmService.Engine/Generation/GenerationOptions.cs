@@ -35,12 +35,21 @@ public sealed record GenerationOptions
 
     /// <summary>
     /// How long the running batch may pause, between two of its steps, while requests for the same model are still
-    /// having their images encoded and the batch has room for them. On a CPU the vision encoder and the decoder share
-    /// the cores, and a decode step costs nearly as much for 3 sequences as for 16: pausing lets the encoder finish
-    /// the joiners sooner and the batch then decodes them together, for more tokens/s under a vision-bound load at
-    /// the price of inter-token latency and a wider batch's KV cache. Zero (the default) never pauses.
+    /// having their images encoded and the batch is narrower than <see cref="JoinWaitUntilWidth"/>. On a CPU the
+    /// vision encoder and the decoder share the cores, and a decode step for 8 sequences costs about twice one for a
+    /// single sequence (the weights are read once per step): pausing lets the encoder finish the joiners sooner and
+    /// the batch then decodes them together, for more tokens/s under load at the price of inter-token latency while
+    /// images arrive. Zero never pauses.
     /// </summary>
-    public TimeSpan MaxJoinWait { get; set; } = TimeSpan.Zero;
+    public TimeSpan MaxJoinWait { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// The batch pauses for joiners (<see cref="MaxJoinWait"/>) only while fewer sequences than this are decoding,
+    /// prefilling or waiting to join; 0 means <see cref="MaxConcurrentSequences"/>. Most of the width's gain comes
+    /// early (a step's fixed cost is shared by all its rows) while each row costs a full-length KV cache twice, so a
+    /// middle width buys most of the tokens/s for a fraction of the memory and of the pauses.
+    /// </summary>
+    public int JoinWaitUntilWidth { get; set; } = 6;
 
     /// <summary>Bytes of vision features kept for follow-up questions about the same image; 0 turns the cache off.</summary>
     public long VisionFeatureCacheBytes { get; set; } = 256L << 20;

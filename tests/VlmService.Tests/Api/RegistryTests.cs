@@ -114,6 +114,7 @@ public sealed class StartupValidationTests
     [InlineData("Batching:MaxVisionBatchSize", "-1", "Batching:MaxVisionBatchSize")]
     [InlineData("Generation:MaxConcurrentSequences", "0", "Generation:MaxConcurrentSequences")]
     [InlineData("Generation:MaxJoinWait", "-00:00:01", "Generation:MaxJoinWait")]
+    [InlineData("Generation:JoinWaitUntilWidth", "-1", "Generation:JoinWaitUntilWidth")]
     [InlineData("Models:Root", "/nonexistent/models", "Models:Root")]
     public void Bad_settings_stop_the_service_at_start_naming_the_key(string key, string value, string named)
     {

@@ -178,6 +178,51 @@ public sealed class ServingEngineTests(ModelFolders models)
         Assert.Equal(2, executions.LargestBatch("smolvlm-tiny/decoder"));
     }
 
+    [Theory]
+    [InlineData("0", false)]
+    [InlineData("1", true)]
+    public async Task The_running_batch_pauses_for_a_joiner_only_while_narrower_than_JoinWaitUntilWidth(string width, bool keepsDecoding)
+    {
+        using var executions = new StageExecutions();
+        await using var factory = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string>
+        {
+            // Longer than the test: a pause that starts lasts until the joiner arrives.
+            ["Generation:MaxJoinWait"] = "00:05:00",
+            ["Generation:JoinWaitUntilWidth"] = width,
+            ["Generation:MaxTokensLimit"] = "100000",
+        });
+        HttpClient client = await factory.ReadyClientAsync();
+        string image = Convert.ToBase64String(File.ReadAllBytes(TestPaths.Photos.First()));
+        string other = Convert.ToBase64String(File.ReadAllBytes(TestPaths.Photos.Skip(1).First()));
+        int stepsWhileEncoding = -1;
+
+        (int status, _) = await WhileDecodingAsync(client, executions, image, async () =>
+        {
+            // The joiner's image stays "being encoded" while the test counts the running batch's steps.
+            Task held = executions.Hold("smolvlm-tiny/vision_encoder");
+            Task<(int, JsonNode?)> joiner = ApiJson.PostAsync(client, "/vqa",
+                new { model = "smolvlm-tiny", image = other, question = "What is this?", max_tokens = 2, do_image_splitting = false });
+            await held;
+            // A step already under way when the joiner arrived may still finish.
+            await Task.Delay(100);
+            int before = executions.Count("smolvlm-tiny/decoder");
+            await Task.Delay(300);
+            stepsWhileEncoding = executions.Count("smolvlm-tiny/decoder") - before;
+            executions.Release();
+            return await joiner;
+        });
+
+        Assert.Equal(200, status);
+        if (keepsDecoding)
+        {
+            Assert.True(stepsWhileEncoding > 0, "the one-wide batch paused although it was as wide as asked");
+        }
+        else
+        {
+            Assert.Equal(0, stepsWhileEncoding);
+        }
+    }
+
     /// <summary>
     /// Starts a caption that decodes until cancelled, runs <paramref name="request"/> once it is decoding (recording the
     /// order of stage runs from then on), then cancels the caption.

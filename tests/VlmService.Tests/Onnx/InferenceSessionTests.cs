@@ -99,6 +99,25 @@ public sealed class InferenceSessionTests(ModelFolders models)
     }
 
     [Fact]
+    public void Without_the_memory_pattern_runs_of_changing_shapes_give_the_same_outputs()
+    {
+        string path = Path.Combine(models.Clip, "onnx", "text_model.onnx");
+        using var planned = InferenceSession.Open(path, Cpu);
+        using var unplanned = InferenceSession.Open(path, Cpu with { MemoryPattern = false });
+        foreach (long[] ids in new[] { new long[] { 49406, 320, 49407 }, [49406, 320, 2368, 539, 49407], [49406, 49407] })
+        {
+            KeyValuePair<string, ITensor>[] inputs =
+            [
+                new("input_ids", new Tensor<long>(ids, 1, ids.Length)),
+                new("attention_mask", new Tensor<long>(Enumerable.Repeat(1L, ids.Length).ToArray(), 1, ids.Length)),
+            ];
+            float[] expected = ((Tensor<float>)planned.Run(inputs, ["text_embeds"])["text_embeds"]).Data;
+            Assert.Equal(expected, ((Tensor<float>)unplanned.Run(inputs, ["text_embeds"])["text_embeds"]).Data);
+            Assert.Contains(expected, v => v != 0);
+        }
+    }
+
+    [Fact]
     public void A_cancelled_run_throws_operation_cancelled_and_the_session_keeps_working()
     {
         using var session = InferenceSession.Open(Path.Combine(models.Siglip, "onnx", "vision_model.onnx"), Cpu);
