@@ -12,8 +12,8 @@ namespace VlmService.Engine.Generation;
 /// decoding sequence's next token in one decoder call. Caches of different lengths are left-padded and the padding
 /// masked out. While the batch keeps its members, each step's output cache is the next step's input as it is;
 /// only a join or a leave re-lays the rows out. The batch's cache arrays come from a pool and go back to it once
-/// read, so steady decoding allocates no cache memory; they are native memory, freed the moment the pool lets them go. Finished or abandoned sequences leave at once and their
-/// caches and reservations are dropped.
+/// read, so steady decoding allocates no cache memory; they are native memory, freed the moment the pool lets them
+/// go. Finished or abandoned sequences leave at once and their caches and reservations are dropped.
 /// Prompts are always cut into the same chunks, so a sequence's output never depends on what else is running.
 /// While requests for this model are still having their images encoded and the batch is narrower than
 /// <see cref="DecoderLimits.JoinWaitUntilWidth"/>, decode steps pause (at most <see cref="DecoderLimits.MaxJoinWait"/>

@@ -56,7 +56,8 @@ public sealed class GenerativeModel : ILoadedModel
             _llavaAdditionalTokens = processorConfig["num_additional_image_tokens"]?.GetValue<int>() ?? 0;
         }
         // Two batches' worth of images are prepared ahead: the next batch is ready when the encoder frees up, and the
-        // requests behind it wait as JPEG bytes instead of holding their tiles (3 MB per 512² view, 13 views per split photo).
+        // requests behind it wait as JPEG bytes instead of holding their tiles (3 MB per 512² view, 13 views per
+        // split photo).
         int visionBatch = batching.VisionBatchLimit(sessions.Vision.Provider);
         VisionStage = new BatchingStage<ProcessedImage, EncodedImage>($"{id}/vision_encoder", EncodeImages,
             batching with { MaxBatchSize = visionBatch }, time, metrics, logger, prepareAhead: 2 * visionBatch);
