@@ -12,8 +12,8 @@ namespace VlmService.Native;
 /// </summary>
 public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : unmanaged
 {
+    /// <summary>Null once freed, and always for a zero-length buffer (which is never "disposed" for its readers).</summary>
     private T* _data;
-    private bool _disposed;
 
     public NativeBuffer(int length)
     {
@@ -36,7 +36,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_disposed && Length > 0, this);
+            ObjectDisposedException.ThrowIf(_data == null && Length > 0, this);
             return new Span<T>(_data, Length);
         }
     }
@@ -47,7 +47,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
     /// </summary>
     public MemoryHandle Pin(int elementIndex)
     {
-        ObjectDisposedException.ThrowIf(_disposed && Length > 0, this);
+        ObjectDisposedException.ThrowIf(_data == null && Length > 0, this);
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)Length, nameof(elementIndex));
         return new MemoryHandle(_data + elementIndex, default, this);
     }
@@ -65,7 +65,6 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
 
     private void Free()
     {
-        _disposed = true;
         T* data = _data;
         _data = null;
         if (data != null)

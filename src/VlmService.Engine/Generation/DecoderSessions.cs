@@ -93,15 +93,9 @@ internal sealed class DecoderSessions : IDisposable
             return images.SelectMany(i => EncodeImages([i], cancellationToken)).ToList();
         }
         int views = images.Sum(i => i.Views);
-        int plane = 3 * first.Height * first.Width;
-        // One image (the CPU default) is read where it is: a copy would be megabytes of large-object garbage per request.
-        float[] pixels = images.Count == 1 ? first.Pixels : new float[views * plane];
-        int offset = 0;
-        foreach (ProcessedImage image in images.Count == 1 ? [] : images)
-        {
-            image.Pixels.CopyTo(pixels, offset);
-            offset += image.Pixels.Length;
-        }
+        // One image (the CPU default) goes in and comes out where it is: copies would be megabytes of large-object
+        // garbage per request.
+        float[] pixels = images.Count == 1 ? first.Pixels : Concatenate(images);
         long[] shape = PixelsHaveViewAxis
             ? [1, views, 3, first.Height, first.Width]
             : [views, 3, first.Height, first.Width];
@@ -113,13 +107,26 @@ internal sealed class DecoderSessions : IDisposable
             inputs.Add(new("pixel_attention_mask", new Tensor<bool>(mask, 1, views, first.Height, first.Width)));
         }
         float[] features = ((Tensor<float>)Vision.Run(inputs, ["image_features"], cancellationToken)["image_features"]).Data;
-        if (images.Count == 1)
+        return images.Count == 1 ? [features] : CutPerImage(features, images);
+    }
+
+    private static float[] Concatenate(IReadOnlyList<ProcessedImage> images)
+    {
+        var pixels = new float[images.Sum(i => i.Pixels.Length)];
+        int offset = 0;
+        foreach (ProcessedImage image in images)
         {
-            return [features];
+            image.Pixels.CopyTo(pixels, offset);
+            offset += image.Pixels.Length;
         }
+        return pixels;
+    }
+
+    private static List<float[]> CutPerImage(float[] features, IReadOnlyList<ProcessedImage> images)
+    {
         int rowWidth = features.Length / images.Sum(i => i.Layout.FeatureRows);
         var result = new List<float[]>(images.Count);
-        offset = 0;
+        int offset = 0;
         foreach (ProcessedImage image in images)
         {
             result.Add(features.AsSpan(offset, image.Layout.FeatureRows * rowWidth).ToArray());
