@@ -14,6 +14,12 @@ public static class Program
     public static async Task<int> Main(string[] args)
     {
         var options = new BenchOptions(args.Skip(1).ToArray());
+        // The C heap as the service sets it, so in-process figures (preprocessing above all) are the service's;
+        // --c-heap glibc keeps glibc's own defaults (or GLIBC_TUNABLES) to compare.
+        if (options.Text("c-heap", "service") == "service")
+        {
+            Native.NativeHeap.ReturnLargeBlocksPromptly();
+        }
         return args.FirstOrDefault() switch
         {
             "load" => await LoadGenerator.RunAsync(options),

@@ -73,6 +73,9 @@ internal static unsafe partial class Vips
     [LibraryImport(Library, EntryPoint = "vips_image_get_typeof", StringMarshalling = StringMarshalling.Utf8)]
     public static partial nuint GetTypeOf(nint image, string name);
 
+    [LibraryImport(Library, EntryPoint = "vips_image_get_int", StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int GetInt(nint image, string name, int* value);
+
     [LibraryImport(Library, EntryPoint = "vips_autorot")]
     public static partial int AutoRotate(nint input, nint* output, nint terminator);
 

@@ -28,6 +28,13 @@ internal sealed unsafe class VipsImage : IDisposable
 
     public bool HasField(string name) => Vips.GetTypeOf(_handle, name) != 0;
 
+    /// <summary>An integer field such as EXIF "orientation", or null where the image has none.</summary>
+    public int? IntField(string name)
+    {
+        int value;
+        return HasField(name) && Vips.GetInt(_handle, name, &value) == 0 ? value : null;
+    }
+
     /// <summary>Runs an operation that writes one output image; libvips reports failure through its error buffer.</summary>
     public VipsImage Apply(string operation, Func<nint, nint, int> call)
     {
