@@ -79,8 +79,16 @@ public static unsafe class ImageDecoder
             if (shrink > 1 || streamed)
             {
                 opened.Dispose();
-                string options = $"[fail_on=warning{(shrink > 1 ? $",shrink={shrink}" : string.Empty)}{(streamed ? ",access=sequential" : string.Empty)}]";
-                opened = new VipsImage(Vips.NewFromBuffer(bytes, (nuint)data.Length, options, 0), "Reading the image header");
+                List<string> options = ["fail_on=warning"];
+                if (shrink > 1)
+                {
+                    options.Add($"shrink={shrink}");
+                }
+                if (streamed)
+                {
+                    options.Add("access=sequential");
+                }
+                opened = new VipsImage(Vips.NewFromBuffer(bytes, (nuint)data.Length, $"[{string.Join(',', options)}]", 0), "Reading the image header");
             }
             using VipsImage loaded = opened;
             using VipsImage srgb = ToSrgb8(loaded);
