@@ -38,7 +38,8 @@ public sealed class DualEncoderImageProcessor(ImageProcessorConfig config)
     public float[] Process(ReadOnlySpan<byte> encoded, ImageLimits limits, int shrinkToShortSide = 0)
     {
         RgbImage image = Config.DoResize
-            ? ImageDecoder.DecodeResized(encoded, limits, (w, h) => ResizeRules.Target(Config, w, h), InterpolationFor(Config.Resample), shrinkToShortSide)
+            ? ImageDecoder.DecodeResized(encoded, limits, (w, h) => ResizeRules.Target(Config, w, h), InterpolationFor(Config.Resample), shrinkToShortSide,
+                Config.DoCenterCrop ? (Config.CropWidth, Config.CropHeight) : null)
             : ImageDecoder.Decode(encoded, limits, shrinkToShortSide);
         float[] result = NewOutput();
         CropAndNormalize(image, result);

@@ -114,6 +114,10 @@ public static unsafe class Resampler
         }
     }
 
+    /// <summary>Where a center crop of <paramref name="width"/>×<paramref name="height"/> starts in an image of the given size (negative where it pads).</summary>
+    internal static (int Left, int Top) CenterCropOffset(int imageWidth, int imageHeight, int width, int height) =>
+        ((int)Math.Floor((imageWidth - width) / 2.0), (int)Math.Floor((imageHeight - height) / 2.0));
+
     /// <summary>Crops to <paramref name="width"/>×<paramref name="height"/> around the center (floor offsets), padding with black when smaller.</summary>
     public static RgbImage CenterCrop(RgbImage image, int width, int height)
     {
@@ -122,8 +126,7 @@ public static unsafe class Resampler
             return image;
         }
         var output = new byte[width * height * RgbImage.Channels];
-        int left = (int)Math.Floor((image.Width - width) / 2.0);
-        int top = (int)Math.Floor((image.Height - height) / 2.0);
+        (int left, int top) = CenterCropOffset(image.Width, image.Height, width, height);
         for (int y = 0; y < height; y++)
         {
             int sourceY = y + top;

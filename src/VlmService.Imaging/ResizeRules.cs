@@ -35,14 +35,15 @@ public static class ResizeRules
     public static void RescaleNormalize(ReadOnlySpan<byte> pixels, int width, int height, ImageProcessorConfig config, Span<float> destination)
     {
         int plane = width * height;
+        Span<float> table = stackalloc float[256];
         for (int c = 0; c < 3; c++)
         {
+            // A byte has 256 values: each is rescaled and normalized once, with the arithmetic below, and looked up after.
             double mean = config.Mean[c];
             double std = config.Std[c];
-            Span<float> channel = destination.Slice(c * plane, plane);
-            for (int p = 0; p < plane; p++)
+            for (int level = 0; level < 256; level++)
             {
-                float value = pixels[(p * 3) + c];
+                float value = level;
                 if (config.DoRescale)
                 {
                     value = (float)(config.RescaleFactor * value);
@@ -51,7 +52,12 @@ public static class ResizeRules
                 {
                     value = (float)((value - mean) / std);
                 }
-                channel[p] = value;
+                table[level] = value;
+            }
+            Span<float> channel = destination.Slice(c * plane, plane);
+            for (int p = 0; p < plane; p++)
+            {
+                channel[p] = table[pixels[(p * 3) + c]];
             }
         }
     }

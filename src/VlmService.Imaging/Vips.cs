@@ -108,6 +108,10 @@ internal static unsafe partial class Vips
     [LibraryImport(Library, EntryPoint = "vips_image_write_to_memory")]
     public static partial nint WriteToMemory(nint image, nuint* size);
 
+    /// <summary>Computes the image top to bottom and hands each strip to <paramref name="write"/>, one call at a time.</summary>
+    [LibraryImport(Library, EntryPoint = "vips_sink_disc")]
+    public static partial int SinkDisc(nint image, delegate* unmanaged<nint, Rect*, nint, int> write, nint user);
+
     [LibraryImport(Library, EntryPoint = "vips_operation_new", StringMarshalling = StringMarshalling.Utf8)]
     public static partial nint OperationNew(string name);
 
@@ -131,6 +135,16 @@ internal static unsafe partial class Vips
 
     [LibraryImport(Library, EntryPoint = "g_free")]
     public static partial void Free(nint memory);
+
+    /// <summary>VipsRect.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    public struct Rect
+    {
+        public int Left;
+        public int Top;
+        public int Width;
+        public int Height;
+    }
 
     /// <summary>Takes and clears libvips' error text.</summary>
     public static string LastError()

@@ -1,4 +1,10 @@
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+
 namespace VlmService.Imaging;
+
+/// <summary>Receives one row of 8-bit pixels (bands interleaved), lent for the duration of the call.</summary>
+internal delegate void RowAction(ReadOnlySpan<byte> row);
 
 /// <summary>Owns one VipsImage reference; each operation returns a new owner and leaves this one intact.</summary>
 internal sealed unsafe class VipsImage : IDisposable
@@ -75,6 +81,78 @@ internal sealed unsafe class VipsImage : IDisposable
         finally
         {
             Vips.Free(memory);
+        }
+    }
+
+    /// <summary>
+    /// Decodes top to bottom and lends every row to <paramref name="action"/> in order, from libvips' writer thread,
+    /// without ever holding the whole image: libvips reuses two strip buffers as it goes.
+    /// </summary>
+    public void ForEachRow(RowAction action)
+    {
+        var strips = new StripReader(_handle, action, Width * Bands);
+        GCHandle handle = GCHandle.Alloc(strips);
+        try
+        {
+            int status = Vips.SinkDisc(_handle, &StripReader.Write, GCHandle.ToIntPtr(handle));
+            if (strips.Failure is { } failure)
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
+            if (status != 0)
+            {
+                throw new ImageException(ImageErrorKind.Undecodable, $"decoding failed: {Vips.LastError()}");
+            }
+        }
+        finally
+        {
+            handle.Free();
+        }
+    }
+
+    /// <summary>The state behind <see cref="ForEachRow"/>'s native callback.</summary>
+    private sealed class StripReader(nint image, RowAction action, int rowBytes)
+    {
+        // Offsets in struct _VipsRegion (x86-64) of the fields that libvips' public VIPS_REGION_ADDR macro reads, and
+        // so compiles into every program that uses it: im, valid, data, bpl.
+        private const int ImageOffset = 80;
+        private const int ValidOffset = 88;
+        private const int DataOffset = 112;
+        private const int LineBytesOffset = 120;
+
+        public Exception? Failure { get; private set; }
+
+        [UnmanagedCallersOnly]
+        public static int Write(nint region, Vips.Rect* area, nint user)
+        {
+            var reader = (StripReader)GCHandle.FromIntPtr(user).Target!;
+            try
+            {
+                reader.Read(region, *area);
+                return 0;
+            }
+            catch (Exception ex)
+            {
+                // Nothing may unwind into libvips: the failure is rethrown on the caller's thread.
+                reader.Failure = ex;
+                return -1;
+            }
+        }
+
+        private void Read(nint region, Vips.Rect area)
+        {
+            Vips.Rect valid = *(Vips.Rect*)(region + ValidOffset);
+            if (*(nint*)(region + ImageOffset) != image || area.Left != 0 || area.Width != Vips.GetWidth(image)
+                || valid.Left != 0 || valid.Top > area.Top || valid.Top + valid.Height < area.Top + area.Height)
+            {
+                throw new InvalidOperationException("libvips handed over a region this build does not understand (VipsRegion layout changed?).");
+            }
+            byte* data = *(byte**)(region + DataOffset);
+            int lineBytes = *(int*)(region + LineBytesOffset);
+            for (int y = area.Top; y < area.Top + area.Height; y++)
+            {
+                action(new ReadOnlySpan<byte>(data + ((long)(y - valid.Top) * lineBytes), rowBytes));
+            }
         }
     }
 
