@@ -192,6 +192,7 @@ internal sealed class BicubicScaler
     /// <summary>A stored source row with its margins, or black above and below the source.</summary>
     private byte[] SourceRow(int index) =>
         index < 0 || index >= _sourceHeight ? _blackRow : _rows[index % 4];
+
     /// <summary>Catmull-Rom weights at the 65 positions 0, 1/64 … 1, computed as libvips does and truncated to 1/4096.</summary>
     private static int[][] BuildWeights()
     {

@@ -136,7 +136,7 @@ internal static unsafe partial class Vips
     [LibraryImport(Library, EntryPoint = "g_free")]
     public static partial void Free(nint memory);
 
-    /// <summary>VipsRect.</summary>
+    /// <summary>libvips' VipsRect: an area in pixels.</summary>
     [StructLayout(LayoutKind.Sequential)]
     public struct Rect
     {

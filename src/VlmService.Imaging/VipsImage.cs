@@ -85,11 +85,15 @@ internal sealed unsafe class VipsImage : IDisposable
     }
 
     /// <summary>
-    /// Decodes top to bottom and lends every row to <paramref name="action"/> in order, from libvips' writer thread,
-    /// without ever holding the whole image: libvips reuses two strip buffers as it goes.
+    /// Decodes an 8-bit image top to bottom and lends every row to <paramref name="action"/> in order, from libvips'
+    /// writer thread, without ever holding the whole image: libvips reuses two strip buffers as it goes.
     /// </summary>
     public void ForEachRow(RowAction action)
     {
+        if (Format != Vips.FormatUChar)
+        {
+            throw new InvalidOperationException("Rows are read from 8-bit images only.");
+        }
         var strips = new StripReader(_handle, action, Width * Bands);
         GCHandle handle = GCHandle.Alloc(strips);
         try

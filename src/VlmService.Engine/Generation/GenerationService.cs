@@ -46,19 +46,22 @@ public sealed class GenerationService(ModelRegistry registry, ImageDecoding deco
         decoder.EnsureCapacity();
         decoder.EnsureFits(promptTokens: 1, request.Sampling.MaxTokens);
         decoding.Probe(request.Image);
-        EncodedImage image;
+        PreparedPrompt prompt;
+        ChannelReader<GenerationUpdate> updates;
         decoder.JoinerEncoding();
         try
         {
-            image = await EncodeImageAsync(model, request.Image, request.DoImageSplitting, cancellationToken).ConfigureAwait(false);
+            EncodedImage image = await EncodeImageAsync(model, request.Image, request.DoImageSplitting, cancellationToken).ConfigureAwait(false);
+            prompt = new PreparedPrompt(model.BuildPrompt(request.Text, image.Layout), image);
+            ImageFeatures.EnsureMatches(model.ImageTokenId, prompt.Ids, image);
+            // Queued before it stops counting as a joiner: in between, the running batch would see neither and step
+            // without it.
+            updates = decoder.Submit(prompt, request.Sampling, cancellationToken);
         }
         finally
         {
             decoder.JoinerReady();
         }
-        var prompt = new PreparedPrompt(model.BuildPrompt(request.Text, image.Layout), image);
-        ImageFeatures.EnsureMatches(model.ImageTokenId, prompt.Ids, image);
-        ChannelReader<GenerationUpdate> updates = decoder.Submit(prompt, request.Sampling, cancellationToken);
         await foreach (GenerationUpdate update in updates.ReadAllAsync(cancellationToken).ConfigureAwait(false))
         {
             GenerationUsage? usage = update.FinishReason is null ? null
