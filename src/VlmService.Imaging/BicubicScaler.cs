@@ -23,38 +23,41 @@ internal sealed class BicubicScaler
     private readonly int _sourceWidth;
     private readonly int _sourceHeight;
     private readonly int _bands;
-    private readonly int _rowLength;
     private readonly byte[][] _rows;
     private readonly byte[] _blackRow;
     private readonly int[] _columnStart;
     private readonly int[]?[] _columnWeights;
     private readonly (int LastRow, int[]? Weights)[] _outputRows;
-    private readonly byte[] _output;
     private int _received;
     private int _nextOutputRow;
 
     /// <summary>
     /// Scales to <paramref name="width"/>×<paramref name="height"/> as libvips' affine with the scales width / sourceWidth
-    /// and height / sourceHeight, and keeps the <paramref name="window"/> of that output (all of it when null): a
-    /// center crop that follows is then never computed outside the crop.
+    /// and height / sourceHeight. With <paramref name="centerCrop"/>, only that center crop of the output (as
+    /// <see cref="Resampler.CenterCrop"/> cuts it) is computed and kept; a crop larger than the output is ignored,
+    /// left to the caller.
     /// </summary>
-    public BicubicScaler(int sourceWidth, int sourceHeight, int bands, int width, int height, (int Left, int Top, int Width, int Height)? window = null)
+    public BicubicScaler(int sourceWidth, int sourceHeight, int bands, int width, int height, (int Width, int Height)? centerCrop = null)
     {
         _sourceWidth = sourceWidth;
         _sourceHeight = sourceHeight;
         _bands = bands;
         double a = (double)width / sourceWidth;
         double d = (double)height / sourceHeight;
-        (width, height) = OutputSize(sourceWidth, sourceHeight, width, height);
-        (int left, int top, Width, Height) = window ?? (0, 0, width, height);
-        if (left < 0 || top < 0 || left + Width > width || top + Height > height)
+        // libvips' output covers the source's transformed bounds, rounded half away from zero.
+        width = (int)((a * sourceWidth) + 0.5);
+        height = (int)((d * sourceHeight) + 0.5);
+        (int left, int top) = (0, 0);
+        (Width, Height) = (width, height);
+        if (centerCrop is { } crop && crop.Width <= width && crop.Height <= height)
         {
-            throw new ArgumentOutOfRangeException(nameof(window), $"The window {window} is not inside the {width}×{height} output.");
+            (left, top) = Resampler.CenterCropOffset(width, height, crop.Width, crop.Height);
+            (Width, Height) = crop;
         }
-        _rowLength = (sourceWidth + (2 * Margin)) * bands;
-        _rows = [new byte[_rowLength], new byte[_rowLength], new byte[_rowLength], new byte[_rowLength]];
-        _blackRow = new byte[_rowLength];
-        _output = new byte[Width * Height * bands];
+        int rowLength = (sourceWidth + (2 * Margin)) * bands;
+        _rows = [new byte[rowLength], new byte[rowLength], new byte[rowLength], new byte[rowLength]];
+        _blackRow = new byte[rowLength];
+        Pixels = new byte[Width * Height * bands];
 
         // libvips inverts the matrix [a 0; 0 d] through its determinant, so the steps are (1 / (a·d))·d and
         // (1 / (a·d))·a rather than 1 / a and 1 / d; the last bits matter where a position lands on a 1/128 boundary.
@@ -88,18 +91,14 @@ internal sealed class BicubicScaler
         }
     }
 
-    /// <summary>The size libvips' affine gives for that request: the source's transformed bounds, rounded half away from zero.</summary>
-    public static (int Width, int Height) OutputSize(int sourceWidth, int sourceHeight, int width, int height) =>
-        ((int)((((double)width / sourceWidth) * sourceWidth) + 0.5), (int)((((double)height / sourceHeight) * sourceHeight) + 0.5));
-
-    /// <summary>The window's width.</summary>
+    /// <summary>The width of what is kept (the crop, or the whole output).</summary>
     public int Width { get; }
 
-    /// <summary>The window's height.</summary>
+    /// <summary>The height of what is kept.</summary>
     public int Height { get; }
 
-    /// <summary>The window's pixels, complete once <see cref="Finish"/> has run.</summary>
-    public byte[] Pixels => _output;
+    /// <summary>The kept pixels, complete once <see cref="Finish"/> has run.</summary>
+    public byte[] Pixels { get; }
 
     /// <summary>Takes the next source row (top to bottom) and writes every output row that needs no later one.</summary>
     public void Accept(ReadOnlySpan<byte> row)
@@ -151,7 +150,7 @@ internal sealed class BicubicScaler
 
     private unsafe void WriteRow(int outputRow)
     {
-        Span<byte> target = _output.AsSpan(outputRow * Width * _bands, Width * _bands);
+        Span<byte> target = Pixels.AsSpan(outputRow * Width * _bands, Width * _bands);
         (int lastRow, int[]? rowWeights) = _outputRows[outputRow];
         if (rowWeights is null)
         {

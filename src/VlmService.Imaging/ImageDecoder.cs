@@ -64,14 +64,7 @@ public static unsafe class ImageDecoder
             {
                 // The same pixels as libvips' affine below, computed from the rows as they are decoded: the affine (its
                 // inner loop and the regions around it) was about two thirds of a photo's preprocessing.
-                (int Left, int Top, int Width, int Height)? window = null;
-                (int fullWidth, int fullHeight) = BicubicScaler.OutputSize(source.Width, source.Height, width, height);
-                if (centerCrop is { } crop && crop.Width <= fullWidth && crop.Height <= fullHeight)
-                {
-                    (int left, int top) = Resampler.CenterCropOffset(fullWidth, fullHeight, crop.Width, crop.Height);
-                    window = (left, top, crop.Width, crop.Height);
-                }
-                var scaler = new BicubicScaler(source.Width, source.Height, source.Bands, width, height, window);
+                var scaler = new BicubicScaler(source.Width, source.Height, source.Bands, width, height, centerCrop);
                 source.ForEachRow(scaler.Accept);
                 scaler.Finish();
                 return ToRgb(scaler.Width, scaler.Height, source.Bands, scaler.Pixels);
