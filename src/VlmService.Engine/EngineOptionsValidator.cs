@@ -6,7 +6,7 @@ namespace VlmService.Engine;
 
 /// <summary>Refuses a bad configuration at start, naming the setting, instead of failing on the first request.</summary>
 internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, IValidateOptions<BatchingOptions>, IValidateOptions<ImageOptions>,
-    IValidateOptions<Generation.GenerationOptions>
+    IValidateOptions<Generation.GenerationOptions>, IValidateOptions<Memory.MemoryOptions>
 {
     public ValidateOptionsResult Validate(string? name, Generation.GenerationOptions options)
     {
@@ -103,4 +103,9 @@ internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, 
         }
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    public ValidateOptionsResult Validate(string? name, Memory.MemoryOptions options) =>
+        options.TrimInterval < TimeSpan.Zero
+            ? ValidateOptionsResult.Fail("Memory:TrimInterval must be zero (off) or more.")
+            : ValidateOptionsResult.Success;
 }

@@ -13,6 +13,21 @@ public static partial class NativeHeap
     public static bool Trim() => CallGlibc(() => MallocTrim(0) == 1);
 
     /// <summary>
+    /// Bytes glibc holds free inside its heaps (freed blocks kept for reuse, resident or already handed back by
+    /// <see cref="Trim"/>); -1 where the C library cannot say. Blocks mapped on their own are not counted: they are
+    /// unmapped when freed.
+    /// </summary>
+    public static long FreeBytes()
+    {
+        long free = -1;
+        return CallGlibc(() =>
+        {
+            free = (long)MallInfo2().FreeInHeaps;
+            return true;
+        }) ? free : -1;
+    }
+
+    /// <summary>
     /// Makes glibc give large blocks back to the OS as soon as they are freed, and keeps its heaps few. By default
     /// glibc raises its mmap threshold after each large free (up to 32 MB) and opens a heap per thread that
     /// allocates (up to 8 per core): the large, short-lived buffers of inference (activations an ORT arena hands
@@ -52,6 +67,27 @@ public static partial class NativeHeap
 
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int Mallopt(int parameter, int value);
+
+    [LibraryImport("libc", EntryPoint = "mallinfo2")]
+    private static partial MallocInfo MallInfo2();
+
+    /// <summary>glibc's struct mallinfo2 (2.33 and later): ten size_t fields, of which only fordblks is read.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private readonly struct MallocInfo
+    {
+        private readonly nuint _arena;
+        private readonly nuint _ordblks;
+        private readonly nuint _smblks;
+        private readonly nuint _hblks;
+        private readonly nuint _hblkhd;
+        private readonly nuint _usmblks;
+        private readonly nuint _fsmblks;
+        private readonly nuint _uordblks;
+        private readonly nuint _fordblks;
+        private readonly nuint _keepcost;
+
+        public nuint FreeInHeaps => _fordblks;
+    }
 
     [LibraryImport("libc", EntryPoint = "malloc_trim")]
     private static partial int MallocTrim(nuint pad);

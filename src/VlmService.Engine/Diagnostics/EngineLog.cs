@@ -32,4 +32,7 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 1009, Level = LogLevel.Warning, Message = "Models:IntraOpThreads {Requested} ignored: the process's shared ONNX Runtime pool already runs {Threads} threads")]
     public static partial void SharedThreadsFixed(ILogger logger, int requested, int threads);
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "C heap trimmed with {FreeMiB:F0} MiB free in it")]
+    public static partial void NativeHeapTrimmed(ILogger logger, double freeMiB);
 }

@@ -20,6 +20,7 @@ public sealed class EngineMetrics
     private readonly Histogram<double> _timeToFirstToken;
     private readonly Histogram<double> _interTokenLatency;
     private readonly Counter<long> _generatedTokens;
+    private readonly Counter<long> _nativeHeapTrims;
     private readonly ConcurrentDictionary<string, int> _depths = new();
     private int _activeSequences;
     private long _kvCacheReserved;
@@ -36,6 +37,9 @@ public sealed class EngineMetrics
         _timeToFirstToken = meter.CreateHistogram<double>("vlm_time_to_first_token_seconds", "s", "From the request reaching the decoder to its first new token.");
         _interTokenLatency = meter.CreateHistogram<double>("vlm_inter_token_latency_seconds", "s", "Time between consecutive new tokens of a sequence.");
         _generatedTokens = meter.CreateCounter<long>("vlm_generated_tokens_total", "{token}", "New tokens generated.");
+        _nativeHeapTrims = meter.CreateCounter<long>("vlm_native_heap_trims_total", "{trim}", "Times the C heap's free memory was handed back to the OS.");
+        meter.CreateObservableGauge("vlm_native_heap_free_bytes", NativeHeapFreeBytes, "By",
+            "Free memory inside the C heap, resident until trimmed; absent where the C library cannot say.");
         meter.CreateObservableGauge("vlm_active_sequences", () => Volatile.Read(ref _activeSequences), "{sequence}", "Sequences in the running decode batches.");
         meter.CreateObservableGauge("vlm_kv_cache_reserved_bytes", () => Interlocked.Read(ref _kvCacheReserved), "By",
             "KV-cache bytes reserved by admitted sequences for their prompt and max_tokens.");
@@ -72,6 +76,14 @@ public sealed class EngineMetrics
 
     public void KvCacheReservedChanged(long delta) => Interlocked.Add(ref _kvCacheReserved, delta);
 
+    public void NativeHeapTrimmed() => _nativeHeapTrims.Add(1);
+
     public void CacheLookup(string cache, bool hit) =>
         (hit ? _cacheHits : _cacheMisses).Add(1, new KeyValuePair<string, object?>("cache", cache));
+
+    private static IEnumerable<Measurement<long>> NativeHeapFreeBytes()
+    {
+        long free = Native.NativeHeap.FreeBytes();
+        return free < 0 ? [] : [new Measurement<long>(free)];
+    }
 }

@@ -23,6 +23,8 @@ internal sealed class ApiMetrics
             "Resident memory of the process: weights, native heaps and the managed heap.");
         meter.CreateObservableGauge("vlm_managed_heap_bytes", () => GC.GetGCMemoryInfo().HeapSizeBytes, "By",
             "Managed heap size as of the last garbage collection.");
+        meter.CreateObservableGauge("vlm_managed_committed_bytes", () => GC.GetGCMemoryInfo().TotalCommittedBytes, "By",
+            "Memory the garbage collector holds from the OS: the heap, its free space and the next allocations' budget.");
     }
 
     public void Record(string endpoint, int status, TimeSpan elapsed)

@@ -12,6 +12,7 @@ public sealed class MetricsTests(ModelFolders models)
         "vlm_queue_depth", "vlm_rejected_total", "vlm_time_to_first_token_seconds", "vlm_inter_token_latency_seconds",
         "vlm_generated_tokens_total", "vlm_active_sequences", "vlm_cache_hits_total", "vlm_cache_misses_total",
         "vlm_kv_cache_reserved_bytes", "vlm_process_resident_memory_bytes", "vlm_managed_heap_bytes",
+        "vlm_managed_committed_bytes", "vlm_native_heap_free_bytes",
     ];
 
     [Fact]
@@ -46,6 +47,8 @@ public sealed class MetricsTests(ModelFolders models)
         Assert.Equal(0, Value(text, "vlm_kv_cache_reserved_bytes"));
         double managed = Value(text, "vlm_managed_heap_bytes");
         Assert.InRange(managed, 1, Value(text, "vlm_process_resident_memory_bytes") - 1);
+        Assert.True(Value(text, "vlm_managed_committed_bytes") >= managed);
+        Assert.True(Value(text, "vlm_native_heap_free_bytes") >= 0);
         Assert.True(Value(text, "vlm_executions_total{stage=\"clip-tiny/text_encoder\"}") >= 1);
         Assert.Contains("vlm_request_duration_seconds_bucket{endpoint=\"/vqa\",le=\"+Inf\"} 1", text, StringComparison.Ordinal);
         Assert.Equal(5, answer!["usage"]!["completion_tokens"]!.GetValue<int>());
