@@ -8,11 +8,10 @@ namespace VlmService.Engine.Memory;
 
 /// <summary>
 /// Hands the C heap's free memory back to the OS every <see cref="MemoryOptions.TrimInterval"/>. Blocks under glibc's
-/// mmap threshold (1 MB here: libvips' strips and tiles, small KV-cache buffers of narrow batches, ORT's small
-/// tensors) are freed into heaps that glibc only shrinks from the top, so one live block high up keeps every free
-/// page beneath it resident. Under generation load those heaps held 330 MB free against 150 MB in use; glibc's
-/// trim releases the free pages wherever they lie, and the pages come back (zeroed, on first touch) only if a later
-/// block needs them.
+/// mmap threshold (1 MB here: libvips' strips and tiles, the KV-cache buffers of narrow batches) are freed into
+/// heaps that glibc only shrinks from the top, so one live block high up keeps every free page beneath it resident.
+/// Under generation load those heaps held 330 MB free against 150 MB in use; glibc's trim releases the free pages
+/// wherever they lie, and the pages come back (zeroed, on first touch) only if a later block needs them.
 /// </summary>
 internal sealed class NativeHeapTrimmer(IOptions<MemoryOptions> options, TimeProvider time, EngineMetrics metrics, ILogger<NativeHeapTrimmer> logger)
     : BackgroundService
