@@ -10,22 +10,14 @@ public static partial class NativeHeap
     /// one-off native job (a session opened, run once and released) the process would otherwise keep its peak size.
     /// Returns false where the C library has no such call.
     /// </summary>
-    public static bool Trim() => CallGlibc(() => MallocTrim(0) == 1);
+    public static bool Trim() => CallGlibc(() => MallocTrim(0) == 1, unavailable: false);
 
     /// <summary>
     /// Bytes glibc holds free inside its heaps (freed blocks kept for reuse, resident or already handed back by
     /// <see cref="Trim"/>); -1 where the C library cannot say. Blocks mapped on their own are not counted: they are
     /// unmapped when freed.
     /// </summary>
-    public static long FreeBytes()
-    {
-        long free = -1;
-        return CallGlibc(() =>
-        {
-            free = (long)MallInfo2().FreeInHeaps;
-            return true;
-        }) ? free : -1;
-    }
+    public static long FreeBytes() => CallGlibc(() => (long)MallInfo2().FreeInHeaps, unavailable: -1);
 
     /// <summary>
     /// Makes glibc give large blocks back to the OS as soon as they are freed, and keeps its heaps few. By default
@@ -38,14 +30,14 @@ public static partial class NativeHeap
     /// library has no such settings.
     /// </summary>
     public static bool ReturnLargeBlocksPromptly() => CallGlibc(() =>
-        Mallopt(MmapThreshold, 1024 * 1024) == 1 & Mallopt(TrimThreshold, 8 * 1024 * 1024) == 1 & Mallopt(ArenaMax, 2) == 1);
+        Mallopt(MmapThreshold, 1024 * 1024) == 1 & Mallopt(TrimThreshold, 8 * 1024 * 1024) == 1 & Mallopt(ArenaMax, 2) == 1, unavailable: false);
 
-    /// <summary>False off Linux or where the C library lacks the call (musl, for one).</summary>
-    private static bool CallGlibc(Func<bool> call)
+    /// <summary><paramref name="unavailable"/> off Linux or where the C library lacks the call (musl, for one).</summary>
+    private static T CallGlibc<T>(Func<T> call, T unavailable)
     {
         if (!OperatingSystem.IsLinux())
         {
-            return false;
+            return unavailable;
         }
         try
         {
@@ -53,11 +45,11 @@ public static partial class NativeHeap
         }
         catch (EntryPointNotFoundException)
         {
-            return false;
+            return unavailable;
         }
         catch (DllNotFoundException)
         {
-            return false;
+            return unavailable;
         }
     }
 

@@ -38,8 +38,6 @@ public sealed class EngineMetrics
         _interTokenLatency = meter.CreateHistogram<double>("vlm_inter_token_latency_seconds", "s", "Time between consecutive new tokens of a sequence.");
         _generatedTokens = meter.CreateCounter<long>("vlm_generated_tokens_total", "{token}", "New tokens generated.");
         _nativeHeapTrims = meter.CreateCounter<long>("vlm_native_heap_trims_total", "{trim}", "Times the C heap's free memory was handed back to the OS.");
-        meter.CreateObservableGauge("vlm_native_heap_free_bytes", NativeHeapFreeBytes, "By",
-            "Free memory inside the C heap, resident until trimmed; absent where the C library cannot say.");
         meter.CreateObservableGauge("vlm_active_sequences", () => Volatile.Read(ref _activeSequences), "{sequence}", "Sequences in the running decode batches.");
         meter.CreateObservableGauge("vlm_kv_cache_reserved_bytes", () => Interlocked.Read(ref _kvCacheReserved), "By",
             "KV-cache bytes reserved by admitted sequences for their prompt and max_tokens.");
@@ -80,10 +78,4 @@ public sealed class EngineMetrics
 
     public void CacheLookup(string cache, bool hit) =>
         (hit ? _cacheHits : _cacheMisses).Add(1, new KeyValuePair<string, object?>("cache", cache));
-
-    private static IEnumerable<Measurement<long>> NativeHeapFreeBytes()
-    {
-        long free = Native.NativeHeap.FreeBytes();
-        return free < 0 ? [] : [new Measurement<long>(free)];
-    }
 }

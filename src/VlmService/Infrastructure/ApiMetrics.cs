@@ -4,8 +4,8 @@ using System.Diagnostics.Metrics;
 namespace VlmService.Infrastructure;
 
 /// <summary>
-/// Requests by endpoint and final status, and their duration, for every API call; the process's resident memory
-/// and managed heap, so that memory can be watched where latency is.
+/// Requests by endpoint and final status, and their duration, for every API call; the process's resident memory,
+/// managed heap and C heap, so that memory can be watched where latency is.
 /// </summary>
 internal sealed class ApiMetrics
 {
@@ -25,6 +25,14 @@ internal sealed class ApiMetrics
             "Managed heap size as of the last garbage collection.");
         meter.CreateObservableGauge("vlm_managed_committed_bytes", () => GC.GetGCMemoryInfo().TotalCommittedBytes, "By",
             "Memory the garbage collector holds from the OS: the heap, its free space and the next allocations' budget.");
+        meter.CreateObservableGauge("vlm_native_heap_free_bytes", NativeHeapFreeBytes, "By",
+            "Free memory inside the C heap, resident until trimmed; absent where the C library cannot say.");
+    }
+
+    private static IEnumerable<Measurement<long>> NativeHeapFreeBytes()
+    {
+        long free = Native.NativeHeap.FreeBytes();
+        return free < 0 ? [] : [new Measurement<long>(free)];
     }
 
     public void Record(string endpoint, int status, TimeSpan elapsed)

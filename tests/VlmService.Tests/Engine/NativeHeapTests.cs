@@ -39,12 +39,13 @@ public sealed class NativeHeapTests
     public async Task The_trimmer_trims_on_its_interval_and_counts_each_trim()
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var metrics = new EngineMetrics(services.GetRequiredService<IMeterFactory>());
+        var meterFactory = services.GetRequiredService<IMeterFactory>();
+        var metrics = new EngineMetrics(meterFactory);
         long trims = 0;
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Scope == services.GetRequiredService<IMeterFactory>() && instrument.Name == "vlm_native_heap_trims_total")
+            if (instrument.Meter.Scope == meterFactory && instrument.Name == "vlm_native_heap_trims_total")
             {
                 l.EnableMeasurementEvents(instrument);
             }
