@@ -13,6 +13,10 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args.Any(a => a is "--help" or "-h"))
+        {
+            return Usage(exitCode: 0);
+        }
         var options = new BenchOptions(args.Skip(1).ToArray());
         // The C heap as the service sets it, so in-process figures (preprocessing above all) are the service's;
         // --c-heap glibc keeps glibc's own defaults (or GLIBC_TUNABLES) to compare.
@@ -26,14 +30,14 @@ public static class Program
             "raw-embed" => RawBaseline.Embed(options),
             "raw-vqa" => RawBaseline.Vqa(options),
             "preprocess" => PreprocessBench.Run(options),
-            _ => Usage(),
+            _ => Usage(exitCode: 2),
         };
     }
 
-    private static int Usage()
+    private static int Usage(int exitCode)
     {
         Console.Error.WriteLine("usage: VlmService.Bench load|raw-embed|raw-vqa|preprocess --option value …  (see bench/README.md)");
-        return 2;
+        return exitCode;
     }
 }
 

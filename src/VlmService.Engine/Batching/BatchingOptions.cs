@@ -28,6 +28,14 @@ public sealed record BatchingOptions
     public int VisionBatchLimit(string provider) => Math.Min(MaxBatchSize,
         MaxVisionBatchSize > 0 ? MaxVisionBatchSize : provider == ExecutionProviders.Cuda ? MaxBatchSize : 1);
 
+    /// <summary>
+    /// How many batches of CLIP/SigLIP encoders run at once, each on cores ÷ lanes threads of its own. 1 runs one batch
+    /// at a time on all the cores: the lowest latency for a lone request. 2 or more suit sustained embedding traffic on
+    /// a CPU (a catalogue at night), where runs on one thread each get through more images per second than runs split
+    /// over several; a lone request then runs on its lane's threads only, so it takes longer.
+    /// </summary>
+    public int EncoderLanes { get; set; } = 1;
+
     /// <summary>Requests waiting per stage before new ones are refused with 503.</summary>
     public int QueueCapacity { get; set; } = 512;
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -10,6 +11,8 @@ namespace VlmService.Engine.Batching;
 /// batch when <see cref="BatchingOptions.MaxBatchSize"/> requests are waiting or the oldest has waited
 /// <see cref="BatchingOptions.MaxQueueDelay"/>, drops requests whose caller went away, and runs the batch.
 /// A stage may also bound how many requests hold prepared inputs at once (see <see cref="SubmitAsync(Func{Task{TInput}}, CancellationToken)"/>).
+/// With <see cref="ExecutionLanes"/>, the loop still cuts every batch, but only once a lane is free (so the batch takes
+/// everything that queued meanwhile), and hands it to one of the stage's lane threads, which runs it beside the others.
 /// </summary>
 public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
 {
@@ -23,17 +26,23 @@ public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
     private readonly Task _loop;
     /// <summary>Places for requests holding a prepared input; null when preparation is not bounded.</summary>
     private readonly SemaphoreSlim? _prepared;
+    private readonly ExecutionLanes? _lanes;
+    /// <summary>Batches cut and waiting for a lane thread; only with lanes.</summary>
+    private readonly BlockingCollection<List<StageRequest<TInput, TOutput>>> _cut = [];
+    private readonly Task[] _laneThreads;
     private int _depth;
 
     /// <param name="prepareAhead">
     /// How many requests may hold a prepared input (queued or running) at once; 0 leaves it unbounded. Others wait,
     /// counted in the queue, before they prepare anything.
     /// </param>
+    /// <param name="lanes">Lanes shared with other stages for running batches side by side; null runs each batch on the loop itself.</param>
     public BatchingStage(string name, Func<IReadOnlyList<TInput>, CancellationToken, IReadOnlyList<TOutput>> execute,
-        BatchingOptions options, TimeProvider time, EngineMetrics metrics, ILogger logger, int prepareAhead = 0)
+        BatchingOptions options, TimeProvider time, EngineMetrics metrics, ILogger logger, int prepareAhead = 0, ExecutionLanes? lanes = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(prepareAhead);
         _prepared = prepareAhead > 0 ? new SemaphoreSlim(prepareAhead) : null;
+        _lanes = lanes;
         Name = name;
         _execute = execute;
         _options = options;
@@ -45,6 +54,9 @@ public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
             SingleReader = true,
             FullMode = BoundedChannelFullMode.Wait,
         });
+        // A batch blocks its thread for as long as the model runs: lane threads of their own keep that off the thread pool.
+        _laneThreads = [.. Enumerable.Range(0, lanes?.Count ?? 0).Select(_ =>
+            Task.Factory.StartNew(RunCutBatches, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))];
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
@@ -130,6 +142,11 @@ public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
         {
             while (await reader.WaitToReadAsync(_stopping.Token).ConfigureAwait(false))
             {
+                if (_lanes is not null)
+                {
+                    await CutForLaneAsync(reader, _lanes).ConfigureAwait(false);
+                    continue;
+                }
                 await CollectBatchAsync(reader, batch).ConfigureAwait(false);
                 if (batch.Count > 0)
                 {
@@ -141,9 +158,52 @@ public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
         }
+        finally
+        {
+            _cut.CompleteAdding();
+        }
+        await Task.WhenAll(_laneThreads).ConfigureAwait(false);
         while (reader.TryRead(out StageRequest<TInput, TOutput>? left))
         {
             left.Fail(new ObjectDisposedException(Name, "The service is shutting down."));
+        }
+    }
+
+    /// <summary>Cuts the next batch once a lane is free, so that it takes everything that queued meanwhile, and hands it to a lane thread.</summary>
+    private async Task CutForLaneAsync(ChannelReader<StageRequest<TInput, TOutput>> reader, ExecutionLanes lanes)
+    {
+        await lanes.WaitAsync(_stopping.Token).ConfigureAwait(false);
+        var batch = new List<StageRequest<TInput, TOutput>>(_options.MaxBatchSize);
+        try
+        {
+            await CollectBatchAsync(reader, batch).ConfigureAwait(false);
+        }
+        catch
+        {
+            lanes.Release();
+            throw;
+        }
+        if (batch.Count == 0)
+        {
+            lanes.Release();
+            return;
+        }
+        _cut.Add(batch);
+    }
+
+    /// <summary>A lane thread: runs the batches the loop cuts, one at a time, handing its lane back after each.</summary>
+    private void RunCutBatches()
+    {
+        foreach (List<StageRequest<TInput, TOutput>> batch in _cut.GetConsumingEnumerable())
+        {
+            try
+            {
+                Execute(batch);
+            }
+            finally
+            {
+                _lanes!.Release();
+            }
         }
     }
 
@@ -235,5 +295,6 @@ public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         _stopping.Dispose();
+        _cut.Dispose();
     }
 }

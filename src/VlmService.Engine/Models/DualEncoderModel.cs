@@ -20,7 +20,8 @@ public sealed class DualEncoderModel : ILoadedModel
     private readonly string _visionOutput;
 
     private DualEncoderModel(string id, string family, string folder, bool isDemo, Tokenizer tokenizer, DualEncoderImageProcessor processor,
-        InferenceSession text, InferenceSession vision, LogitCalibration calibration, BatchingOptions batching, TimeProvider time, EngineMetrics metrics, ILogger logger)
+        InferenceSession text, InferenceSession vision, LogitCalibration calibration, BatchingOptions batching, ExecutionLanes? lanes, TimeProvider time,
+        EngineMetrics metrics, ILogger logger)
     {
         Id = id;
         Family = family;
@@ -34,8 +35,8 @@ public sealed class DualEncoderModel : ILoadedModel
         _visionOutput = PickOutput(vision, "image_embeds");
         Calibration = calibration;
         Dimensions = (int)text.Outputs.First(o => o.Name == _textOutput).Dimensions[^1];
-        TextStage = new BatchingStage<int[], float[]>($"{id}/text_encoder", RunText, batching, time, metrics, logger);
-        VisionStage = new BatchingStage<float[], float[]>($"{id}/vision_encoder", RunVision, batching, time, metrics, logger);
+        TextStage = new BatchingStage<int[], float[]>($"{id}/text_encoder", RunText, batching, time, metrics, logger, lanes: lanes);
+        VisionStage = new BatchingStage<float[], float[]>($"{id}/vision_encoder", RunVision, batching, time, metrics, logger, lanes: lanes);
     }
 
     public string Id { get; }
@@ -78,16 +79,22 @@ public sealed class DualEncoderModel : ILoadedModel
 
     public BatchingStage<float[], float[]> VisionStage { get; }
 
+    /// <param name="lanes">
+    /// Lanes shared by every dual-encoder stage, or null for one batch at a time on the shared pool. With lanes, the
+    /// encoders' sessions get threads of their own, <paramref name="cores"/> ÷ lanes each (ONNX Runtime runs concurrent
+    /// runs of one session on their callers' threads, so one copy of the weights serves every lane).
+    /// </param>
     public static DualEncoderModel Load(string id, string family, string folder, bool isDemo, SessionSettings settings,
-        BatchingOptions batching, TimeProvider time, EngineMetrics metrics, ILogger logger)
+        BatchingOptions batching, ExecutionLanes? lanes, int cores, TimeProvider time, EngineMetrics metrics, ILogger logger)
     {
+        SessionSettings encoders = lanes is null ? settings : settings with { IntraOpThreads = lanes.ThreadsPerRun(cores) };
         var tokenizer = Tokenizer.FromFolder(folder);
         var processor = new DualEncoderImageProcessor(ImageProcessorConfig.FromFile(Path.Combine(folder, "preprocessor_config.json")));
-        InferenceSession text = InferenceSession.Open(Path.Combine(folder, "onnx", "text_model.onnx"), settings);
+        InferenceSession text = InferenceSession.Open(Path.Combine(folder, "onnx", "text_model.onnx"), encoders);
         InferenceSession? vision = null;
         try
         {
-            vision = InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), settings);
+            vision = InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), encoders);
             if (vision.ProviderFallbackReason is { } reason)
             {
                 EngineLog.CudaFallback(logger, id, reason);
@@ -103,7 +110,7 @@ public sealed class DualEncoderModel : ILoadedModel
                 EngineLog.ScaleFromConfig(logger, id);
                 calibration = LogitCalibration.FromConfig(JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!);
             }
-            return new DualEncoderModel(id, family, folder, isDemo, tokenizer, processor, text, vision, calibration, batching, time, metrics, logger);
+            return new DualEncoderModel(id, family, folder, isDemo, tokenizer, processor, text, vision, calibration, batching, lanes, time, metrics, logger);
         }
         catch
         {

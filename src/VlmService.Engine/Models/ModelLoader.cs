@@ -24,6 +24,9 @@ internal sealed class ModelLoader(
 {
     private readonly ILogger _logger = loggers.CreateLogger("VlmService.Models");
 
+    /// <summary>Shared by every CLIP/SigLIP stage; null with one lane (each batch on the shared pool).</summary>
+    private readonly ExecutionLanes? _encoderLanes = batching.Value.EncoderLanes > 1 ? new ExecutionLanes(batching.Value.EncoderLanes) : null;
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() => LoadAll(stoppingToken), stoppingToken);
 
     private void LoadAll(CancellationToken stoppingToken)
@@ -81,7 +84,8 @@ internal sealed class ModelLoader(
             ILoadedModel model;
             if (ModelFamilies.IsDualEncoder(modelType))
             {
-                var dual = DualEncoderModel.Load(id, modelType, folder, isDemo, settings, batching.Value, time, metrics, _logger);
+                int cores = models.Value.IntraOpThreads > 0 ? models.Value.IntraOpThreads : Environment.ProcessorCount;
+                var dual = DualEncoderModel.Load(id, modelType, folder, isDemo, settings, batching.Value, _encoderLanes, cores, time, metrics, _logger);
                 Warm(dual);
                 model = dual;
             }

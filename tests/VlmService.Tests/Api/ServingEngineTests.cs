@@ -65,6 +65,38 @@ public sealed class ServingEngineTests(ModelFolders models)
     }
 
     [Fact]
+    public async Task With_encoder_lanes_images_and_texts_embed_as_with_one_lane()
+    {
+        string[] images = [.. TestPaths.Photos.Take(6).Select(p => Convert.ToBase64String(File.ReadAllBytes(p)))];
+        string[] texts = ["a photo of a cat", "a red bus", "two dogs playing in the snow"];
+        async Task<float[][]> EmbedAllAsync(VlmServiceFactory factory)
+        {
+            HttpClient client = await factory.ReadyClientAsync();
+            // One request per item, all at once, so batches are cut while others run.
+            IEnumerable<object> inputs = [.. images.Select(image => (object)new { image }), .. texts.Select(text => (object)new { text })];
+            return await Task.WhenAll(inputs.Select(async input =>
+            {
+                (int status, JsonNode? body) = await ApiJson.PostAsync(client, "/embed", new { model = "clip-tiny", inputs = new[] { input } });
+                Assert.Equal(200, status);
+                return ApiJson.Floats(body!["data"]![0]!["embedding"]);
+            }));
+        }
+
+        await using var oneLane = new VlmServiceFactory(models.Root);
+        float[][] expected = await EmbedAllAsync(oneLane);
+        await using var twoLanes = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string>
+        {
+            ["Batching:EncoderLanes"] = "2",
+            ["Models:IntraOpThreads"] = "2",
+        });
+        float[][] actual = await EmbedAllAsync(twoLanes);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], (a, b) => Math.Abs(a - b) < 1e-5f);
+        }
+    }
+
+    [Fact]
     public async Task The_kv_cache_budget_admits_what_fits_queues_the_rest_and_refuses_what_never_fits_with_422()
     {
         using var executions = new StageExecutions();

@@ -125,6 +125,114 @@ public sealed class BatchingStageTests : IAsyncDisposable
     }
 }
 
+public sealed class ExecutionLanesTests : IAsyncDisposable
+{
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly List<BatchingStage<int, int>> _stages = [];
+    private readonly ManualResetEventSlim _release = new();
+    private readonly SemaphoreSlim _entered = new(0);
+    private int _running;
+    private int _mostAtOnce;
+
+    /// <summary>A stage whose batches hold their lane until <see cref="_release"/> is set, counting how many run at once.</summary>
+    private BatchingStage<int, int> Stage(string name, ExecutionLanes? lanes, int maxBatch = 1)
+    {
+        var metrics = new EngineMetrics(_services.GetRequiredService<IMeterFactory>());
+        var stage = new BatchingStage<int, int>(name, (inputs, stopping) =>
+        {
+            int now = Interlocked.Increment(ref _running);
+            InterlockedMax(ref _mostAtOnce, now);
+            _entered.Release();
+            _release.Wait(TimeSpan.FromSeconds(10), stopping);
+            Interlocked.Decrement(ref _running);
+            return inputs.Select(i => i * 10).ToList();
+        }, new BatchingOptions { MaxBatchSize = maxBatch, MaxQueueDelay = TimeSpan.Zero }, TimeProvider.System, metrics, NullLogger.Instance, lanes: lanes);
+        _stages.Add(stage);
+        return stage;
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        int seen = Volatile.Read(ref target);
+        while (value > seen && Interlocked.CompareExchange(ref target, value, seen) != seen)
+        {
+            seen = Volatile.Read(ref target);
+        }
+    }
+
+    [Theory]
+    [InlineData(1, 8)]
+    [InlineData(2, 4)]
+    [InlineData(4, 2)]
+    public void Each_lane_gets_an_equal_share_of_the_cores_and_at_least_one_thread(int lanes, int expected) =>
+        Assert.Equal(expected, new ExecutionLanes(lanes).ThreadsPerRun(8));
+
+    [Fact]
+    public void A_lane_handed_back_that_was_never_taken_is_a_bug_not_a_new_lane() =>
+        Assert.Throws<InvalidOperationException>(() => new ExecutionLanes(2).Release());
+
+    [Fact]
+    public async Task With_two_lanes_two_batches_of_one_stage_run_at_once_and_each_request_gets_its_own_result()
+    {
+        BatchingStage<int, int> stage = Stage("lanes", new ExecutionLanes(2));
+        Task<int> first = stage.SubmitAsync(1, CancellationToken.None);
+        Task<int> second = stage.SubmitAsync(2, CancellationToken.None);
+        // Both batches are inside the model at the same moment: the second did not wait for the first to finish.
+        Assert.True(await _entered.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await _entered.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, Volatile.Read(ref _running));
+        _release.Set();
+        Assert.Equal(new[] { 10, 20 }, await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task Stages_sharing_lanes_never_run_more_batches_than_there_are_lanes_and_a_waiting_batch_takes_all_that_queued()
+    {
+        var lanes = new ExecutionLanes(2);
+        BatchingStage<int, int> vision = Stage("vision", lanes, maxBatch: 8);
+        BatchingStage<int, int> text = Stage("text", lanes, maxBatch: 8);
+        Task<int> a = vision.SubmitAsync(1, CancellationToken.None);
+        Assert.True(await _entered.WaitAsync(TimeSpan.FromSeconds(10)));
+        Task<int> b = text.SubmitAsync(2, CancellationToken.None);
+        Assert.True(await _entered.WaitAsync(TimeSpan.FromSeconds(10)));
+        // Both lanes are taken: these wait in the vision queue, and run as one batch once a lane is free.
+        Task<int>[] waiting = [.. Enumerable.Range(3, 3).Select(i => vision.SubmitAsync(i, CancellationToken.None))];
+        Assert.False(await _entered.WaitAsync(TimeSpan.FromMilliseconds(300)));
+        Assert.Equal(3, vision.QueueDepth);
+        _release.Set();
+        Assert.Equal(new[] { 10, 20, 30, 40, 50 }, await Task.WhenAll([a, b, .. waiting]).WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal(2, _mostAtOnce);
+        Assert.True(await _entered.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.False(await _entered.WaitAsync(TimeSpan.FromMilliseconds(100)), "the three waiting requests ran as more than one batch");
+    }
+
+    [Fact]
+    public async Task A_stage_with_lanes_shuts_down_with_batches_running_and_fails_what_never_ran()
+    {
+        BatchingStage<int, int> stage = Stage("closing", new ExecutionLanes(1));
+        Task<int> running = stage.SubmitAsync(1, CancellationToken.None);
+        Assert.True(await _entered.WaitAsync(TimeSpan.FromSeconds(10)));
+        Task<int> queued = stage.SubmitAsync(2, CancellationToken.None);
+        _stages.Remove(stage);
+        // Disposal stops the running batch (its token is cancelled) and waits for the lane thread to finish it.
+        await stage.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        await Assert.ThrowsAnyAsync<Exception>(() => running);
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => queued);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _release.Set();
+        foreach (BatchingStage<int, int> stage in _stages)
+        {
+            await stage.DisposeAsync();
+        }
+        await _services.DisposeAsync();
+        _release.Dispose();
+        _entered.Dispose();
+    }
+}
+
 public sealed class AdmissionTests : IAsyncDisposable
 {
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
