@@ -30,7 +30,7 @@ internal static class RawBaseline
         float[] pixels = processor.Process(ImageDecoder.Decode(File.ReadAllBytes(options.Required("image")), ImageLimits.Default));
         (int height, int width) = processor.OutputSize;
         int lanes = options.Int("lanes", 1);
-        SessionSettings settings = lanes > 1 ? Settings with { IntraOpThreads = Math.Max(1, Environment.ProcessorCount / lanes) } : Settings;
+        SessionSettings settings = lanes > 1 ? Settings with { IntraOpThreads = new ExecutionLanes(lanes).ThreadsPerRun(Environment.ProcessorCount) } : Settings;
         using var session = InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), settings);
         double seconds = options.Double("seconds", 8);
         SingleImageEndToEnd(session, processor, File.ReadAllBytes(options.Required("image")), seconds);

@@ -79,22 +79,17 @@ public sealed class DualEncoderModel : ILoadedModel
 
     public BatchingStage<float[], float[]> VisionStage { get; }
 
-    /// <param name="lanes">
-    /// Lanes shared by every dual-encoder stage, or null for one batch at a time on the shared pool. With lanes, the
-    /// encoders' sessions get threads of their own, <paramref name="cores"/> ÷ lanes each (ONNX Runtime runs concurrent
-    /// runs of one session on their callers' threads, so one copy of the weights serves every lane).
-    /// </param>
+    /// <param name="lanes">Lanes shared by every dual-encoder stage (<paramref name="settings"/> then give each run its share of threads), or null.</param>
     public static DualEncoderModel Load(string id, string family, string folder, bool isDemo, SessionSettings settings,
-        BatchingOptions batching, ExecutionLanes? lanes, int cores, TimeProvider time, EngineMetrics metrics, ILogger logger)
+        BatchingOptions batching, ExecutionLanes? lanes, TimeProvider time, EngineMetrics metrics, ILogger logger)
     {
-        SessionSettings encoders = lanes is null ? settings : settings with { IntraOpThreads = lanes.ThreadsPerRun(cores) };
         var tokenizer = Tokenizer.FromFolder(folder);
         var processor = new DualEncoderImageProcessor(ImageProcessorConfig.FromFile(Path.Combine(folder, "preprocessor_config.json")));
-        InferenceSession text = InferenceSession.Open(Path.Combine(folder, "onnx", "text_model.onnx"), encoders);
+        InferenceSession text = InferenceSession.Open(Path.Combine(folder, "onnx", "text_model.onnx"), settings);
         InferenceSession? vision = null;
         try
         {
-            vision = InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), encoders);
+            vision = InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), settings);
             if (vision.ProviderFallbackReason is { } reason)
             {
                 EngineLog.CudaFallback(logger, id, reason);

@@ -27,6 +27,13 @@ internal sealed class ModelLoader(
     /// <summary>Shared by every CLIP/SigLIP stage; null with one lane (each batch on the shared pool).</summary>
     private readonly ExecutionLanes? _encoderLanes = batching.Value.EncoderLanes > 1 ? new ExecutionLanes(batching.Value.EncoderLanes) : null;
 
+    /// <summary>
+    /// Threads of each CLIP/SigLIP run with lanes, which split the shared pool's cores between them; null (the shared
+    /// pool) without. ONNX Runtime runs concurrent runs of one session on their callers' threads, so one copy of the
+    /// weights serves every lane.
+    /// </summary>
+    private int? EncoderThreadsPerRun => _encoderLanes?.ThreadsPerRun(models.Value.IntraOpThreads > 0 ? models.Value.IntraOpThreads : Environment.ProcessorCount);
+
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() => LoadAll(stoppingToken), stoppingToken);
 
     private void LoadAll(CancellationToken stoppingToken)
@@ -84,8 +91,8 @@ internal sealed class ModelLoader(
             ILoadedModel model;
             if (ModelFamilies.IsDualEncoder(modelType))
             {
-                int cores = models.Value.IntraOpThreads > 0 ? models.Value.IntraOpThreads : Environment.ProcessorCount;
-                var dual = DualEncoderModel.Load(id, modelType, folder, isDemo, settings, batching.Value, _encoderLanes, cores, time, metrics, _logger);
+                var dual = DualEncoderModel.Load(id, modelType, folder, isDemo, settings with { IntraOpThreads = EncoderThreadsPerRun }, batching.Value,
+                    _encoderLanes, time, metrics, _logger);
                 Warm(dual);
                 model = dual;
             }
