@@ -34,6 +34,7 @@ internal sealed class GraphBuilder(string name)
     public const long Opset = 17;
 
     private readonly Dictionary<string, Initializer> _initializers = [];
+    private readonly Dictionary<string, string> _renamed = [];
     private int _counter;
 
     public string Name { get; } = name;
@@ -52,14 +53,41 @@ internal sealed class GraphBuilder(string name)
         return name;
     }
 
+    /// <summary>
+    /// Declares <paramref name="value"/> a graph output called <paramref name="name"/>. A value computed by a node is
+    /// renamed, as exporters name their outputs: the node then writes straight into a buffer the caller binds to the
+    /// output. An Identity in between would make the runtime keep the node's result in its own arena until the copy
+    /// (for a decoder's present.* that is a whole KV cache per step).
+    /// </summary>
     public void Output(string value, string name, DataType type, params object[] dims)
     {
         if (value != name)
         {
-            Node("Identity", [value], [name]);
+            bool computed = Nodes.Any(n => n.Outputs.Contains(value));
+            if (computed && !Outputs.Any(o => o.Name == value))
+            {
+                Rename(value, name);
+            }
+            else
+            {
+                // A graph input, a weight or a value already given out under another name.
+                Node("Identity", [value], [name]);
+            }
         }
         Outputs.Add(new ValueInfo(name, type, dims));
     }
+
+    /// <summary>Renames a value in the nodes so far; nodes added later that name it are rewired as they are added.</summary>
+    private void Rename(string from, string to)
+    {
+        _renamed[from] = to;
+        for (int i = 0; i < Nodes.Count; i++)
+        {
+            Nodes[i] = Nodes[i] with { Inputs = Renamed(Nodes[i].Inputs), Outputs = Renamed(Nodes[i].Outputs) };
+        }
+    }
+
+    private string[] Renamed(string[] names) => names.Select(n => _renamed.GetValueOrDefault(n, n)).ToArray();
 
     /// <summary>Adds a weight once; a second call with the same name reuses it (text and vision share names in model.onnx).</summary>
     public string Weight(string name, float[] data, params long[] dims)
@@ -99,12 +127,12 @@ internal sealed class GraphBuilder(string name)
     {
         string id = $"{op}_{_counter++}";
         string[] outputs = Enumerable.Range(0, outputCount).Select(i => $"{id}_out{i}").ToArray();
-        Nodes.Add(new GraphNode(op, id, inputs, outputs, attributes, string.Empty));
+        Nodes.Add(new GraphNode(op, id, Renamed(inputs), outputs, attributes, string.Empty));
         return outputs;
     }
 
     public void Node(string op, string[] inputs, string[] outputs, params (string, object)[] attributes) =>
-        Nodes.Add(new GraphNode(op, $"{op}_{_counter++}", inputs, outputs, attributes, string.Empty));
+        Nodes.Add(new GraphNode(op, $"{op}_{_counter++}", Renamed(inputs), outputs, attributes, string.Empty));
 
     public byte[] Serialize()
     {
