@@ -136,8 +136,7 @@ internal static class RawBaseline
             long[] mask = Enumerable.Repeat(1L, width * (length + 1)).ToArray();
             long[] positions = Enumerable.Repeat((long)length, width).ToArray();
             Tensor<float> embeds = sessions.EmbedTokens(tokens, width, 1, CancellationToken.None);
-            (Tensor<float> logits, KvCache present) = sessions.Decode(embeds, mask, positions, batchCache, pool, CancellationToken.None);
-            pool.Return(batchCache);
+            (Tensor<float> logits, KvCache present) = sessions.DecodeTakingPast(embeds, mask, positions, batchCache, pool, CancellationToken.None);
             batchCache = present;
             int vocabulary = (int)logits.Shape[2];
             for (int b = 0; b < width; b++)

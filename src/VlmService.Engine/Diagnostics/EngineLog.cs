@@ -35,4 +35,8 @@ internal static partial class EngineLog
 
     [LoggerMessage(EventId = 1010, Level = LogLevel.Debug, Message = "C heap trimmed with {FreeMiB:F0} MiB free in it")]
     public static partial void NativeHeapTrimmed(ILogger logger, double freeMiB);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning,
+        Message = "Model {ModelId}'s decoder reads a layer's past after a later layer has begun, so each decode step holds its KV cache twice")]
+    public static partial void PresentsNeedOwnBuffers(ILogger logger, string modelId);
 }

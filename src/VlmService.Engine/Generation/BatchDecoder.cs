@@ -13,7 +13,8 @@ namespace VlmService.Engine.Generation;
 /// masked out. While the batch keeps its members, each step's output cache is the next step's input as it is;
 /// only a join or a leave re-lays the rows out. The batch's cache arrays come from a pool and go back to it once
 /// read, so steady decoding allocates no cache memory; they are native memory, freed the moment the pool lets them
-/// go. Finished or abandoned sequences leave at once and their caches and reservations are dropped.
+/// go. A step and a re-layout write each layer over memory the previous layer has finished with, so the batch holds
+/// its cache about once, not twice. Finished or abandoned sequences leave at once and their caches and reservations are dropped.
 /// Prompts are always cut into the same chunks, so a sequence's output never depends on what else is running.
 /// While requests for this model are still having their images encoded and the batch is narrower than
 /// <see cref="DecoderLimits.JoinWaitUntilWidth"/>, decode steps pause (at most <see cref="DecoderLimits.MaxJoinWait"/>
@@ -297,8 +298,10 @@ internal sealed class BatchDecoder : IAsyncDisposable
             long[] mask = Enumerable.Repeat(1L, start + count).ToArray();
             long[] positions = Enumerable.Range(start, count).Select(i => (long)i).ToArray();
             _metrics.BatchExecuted($"{_model.Id}/prefill", 1);
-            (Tensor<float> logits, KvCache cache) = sessions.Decode(embeds, mask, positions, sequence.Cache ?? KvCache.Empty(sessions.Layers), _prefillPool, sequence.CancellationToken);
-            ReleaseOwnCache(sequence);
+            // The pass takes the sequence's cache so far (its buffers become the new cache's or go back to the pool).
+            KvCache past = sequence.Cache ?? KvCache.Empty(sessions.Layers);
+            sequence.Cache = null;
+            (Tensor<float> logits, KvCache cache) = sessions.DecodeTakingPast(embeds, mask, positions, past, _prefillPool, sequence.CancellationToken);
             sequence.Cache = cache;
             sequence.CacheLength = cache.Length;
             sequence.PrefillOffset = start + count;
@@ -357,9 +360,10 @@ internal sealed class BatchDecoder : IAsyncDisposable
         try
         {
             Tensor<float> embeds = sessions.EmbedTokens(tokens, batch, 1, _stopping.Token);
-            (logits, KvCache present) = sessions.Decode(embeds, mask, positions, _batch, _batchPool, _stopping.Token);
-            _batchPool.Return(_batch);
-            _batch = present;
+            KvCache past = _batch!;
+            // The pass takes the batch's cache: whatever happens, it is not the batch's any more.
+            _batch = null;
+            (logits, _batch) = sessions.DecodeTakingPast(embeds, mask, positions, past, _batchPool, _stopping.Token);
         }
         catch (Exception ex) when (!_stopping.IsCancellationRequested)
         {
@@ -413,10 +417,20 @@ internal sealed class BatchDecoder : IAsyncDisposable
             members.Add(joining);
         }
         KvCache? previous = _batch;
-        _batch = rows.Count == 0 ? null : CacheLayout.Gather(rows, rows.Max(r => r.Length), sessions.KeyValueHeads, sessions.HeadDim, _batchPool.Rent);
-        if (previous is not null)
+        if (rows.Count == 0)
         {
-            _batchPool.Return(previous);
+            _batch = null;
+            if (previous is not null)
+            {
+                _batchPool.Return(previous);
+            }
+        }
+        else
+        {
+            // Each layer of the old batch goes back to the pool once copied, so the next layer's rows can land in it:
+            // a re-layout holds one cache and one layer, not two caches.
+            _batch = CacheLayout.Gather(rows, rows.Max(r => r.Length), sessions.KeyValueHeads, sessions.HeadDim, _batchPool.Rent,
+                layer => ReturnLayer(previous, layer));
         }
         if (joining is not null)
         {
@@ -424,6 +438,15 @@ internal sealed class BatchDecoder : IAsyncDisposable
         }
         _active.Clear();
         _active.AddRange(members);
+    }
+
+    private void ReturnLayer(KvCache? cache, int layer)
+    {
+        if (cache is not null)
+        {
+            _batchPool.Return(cache.Keys[layer]);
+            _batchPool.Return(cache.Values[layer]);
+        }
     }
 
     public async ValueTask DisposeAsync()

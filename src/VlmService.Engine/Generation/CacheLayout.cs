@@ -16,8 +16,10 @@ internal static class CacheLayout
     /// A new batch [rows.Count, kvHeads, length, headDim] in buffers from <paramref name="allocate"/> (which may be
     /// longer than needed): row b holds <paramref name="rows"/>[b]'s entries right-aligned, and the padding on its left
     /// is zeroed, so a reused buffer never leaks old values into a row (they are masked out, but zeros keep runs exact).
+    /// <paramref name="layerCopied"/>, when given, hears of each layer once its rows are in place, before the next
+    /// layer's buffers are allocated: its sources may then be handed back for that layer to reuse.
     /// </summary>
-    public static KvCache Gather(IReadOnlyList<CacheRow> rows, int length, int kvHeads, int headDim, Func<int, NativeBuffer<float>> allocate)
+    public static KvCache Gather(IReadOnlyList<CacheRow> rows, int length, int kvHeads, int headDim, Func<int, NativeBuffer<float>> allocate, Action<int>? layerCopied = null)
     {
         int layers = rows[0].Cache.Keys.Length;
         int elements = rows.Count * kvHeads * length * headDim;
@@ -33,6 +35,7 @@ internal static class CacheLayout
                 Place(row.Cache.Keys[layer].Span, row, keys[layer].Span, b, length, kvHeads, headDim);
                 Place(row.Cache.Values[layer].Span, row, values[layer].Span, b, length, kvHeads, headDim);
             }
+            layerCopied?.Invoke(layer);
         }
         return new KvCache(keys, values, length);
     }

@@ -67,7 +67,9 @@ internal sealed class DecoderSessions : IDisposable
             // resident after every burst of images.
             opened.Add(InferenceSession.Open(Path.Combine(onnx, "vision_encoder.onnx"), settings with { ShrinkArenaAfterRun = true }));
             opened.Add(InferenceSession.Open(Path.Combine(onnx, "decoder_model_merged.onnx"), stepping));
-            return new DecoderSessions(opened[0], opened[1], opened[2]);
+            var sessions = new DecoderSessions(opened[0], opened[1], opened[2]);
+            sessions.WritesPresentOverPreviousPast = sessions.PresentOverPreviousPastGivesTheSameStep();
+            return sessions;
         }
         catch
         {
@@ -143,14 +145,164 @@ internal sealed class DecoderSessions : IDisposable
     /// One decoder pass: logits for every input position and the grown cache, whose buffers come from
     /// <paramref name="presentPool"/> when one is given (they go back to it if the run fails); without a pool the
     /// caller owns the new cache and disposes it. The logits then live in the pool's reused array, valid until its
-    /// next pass.
+    /// next pass. <paramref name="past"/> stays the caller's, untouched.
     /// </summary>
     public (Tensor<float> Logits, KvCache Present) Decode(
         Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvBufferPool? presentPool, CancellationToken cancellationToken)
     {
+        int elements = PresentElements(embeds, past);
+        KvCache present = NewCache(past.Length + (int)embeds.Shape[1], (_, _) => presentPool?.Rent(elements) ?? new NativeBuffer<float>(elements));
+        try
+        {
+            return (Run(embeds, attentionMask, positionIds, past, present, presentPool, cancellationToken), present);
+        }
+        catch
+        {
+            if (presentPool is null)
+            {
+                present.Dispose();
+            }
+            else
+            {
+                presentPool.Return(present);
+            }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="Decode(Tensor{float}, long[], long[], KvCache, KvBufferPool?, CancellationToken)"/> with a pool,
+    /// but the pass takes <paramref name="past"/>: where <see cref="WritesPresentOverPreviousPast"/> holds, layer i's
+    /// present is written into the buffers of layer i − 1's past whenever they are large enough, so a step holds one
+    /// cache and one layer instead of two caches. The last layer's past goes back to the pool (the next pass's first
+    /// layer takes it); past buffers the cache has outgrown are freed. If the run fails, everything goes back to the
+    /// pool: the past is partly overwritten by then.
+    /// </summary>
+    public (Tensor<float> Logits, KvCache Present) DecodeTakingPast(
+        Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvBufferPool pool, CancellationToken cancellationToken)
+    {
+        int elements = PresentElements(embeds, past);
+        var taken = new HashSet<NativeBuffer<float>>(ReferenceEqualityComparer.Instance);
+        KvCache present = NewCache(past.Length + (int)embeds.Shape[1], (layer, isKey) =>
+        {
+            NativeBuffer<float>? previous = layer == 0 || !WritesPresentOverPreviousPast ? null : isKey ? past.Keys[layer - 1] : past.Values[layer - 1];
+            if (previous is not null && previous.Length >= elements)
+            {
+                taken.Add(previous);
+                return previous;
+            }
+            return pool.Rent(elements);
+        });
+        try
+        {
+            Tensor<float> logits = Run(embeds, attentionMask, positionIds, past, present, pool, cancellationToken);
+            foreach (NativeBuffer<float> left in past.Keys.Concat(past.Values).Where(b => !taken.Contains(b)))
+            {
+                // Reusing, the earlier layers' buffers left over are too small for this batch from now on.
+                if (!WritesPresentOverPreviousPast || left == past.Keys[^1] || left == past.Values[^1])
+                {
+                    pool.Return(left);
+                }
+                else
+                {
+                    left.Dispose();
+                }
+            }
+            return (logits, present);
+        }
+        catch
+        {
+            pool.Return(present);
+            foreach (NativeBuffer<float> left in past.Keys.Concat(past.Values).Where(b => !taken.Contains(b)))
+            {
+                pool.Return(left);
+            }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Whether a present may be written over the previous layer's past during the run that reads it. True for a decoder
+    /// whose layers run in order and read their own past before the next layer starts, as every layer's input depends
+    /// on the layer before. Checked once per model by running one step both ways and comparing every output.
+    /// </summary>
+    public bool WritesPresentOverPreviousPast { get; private set; }
+
+    /// <summary>
+    /// One token over a two-position cache of made-up entries, decoded into separate buffers and then with each
+    /// present written over the previous layer's past: the same logits and cache, bit for bit, or the export reads a
+    /// past after a later layer has begun and must not share.
+    /// </summary>
+    private bool PresentOverPreviousPastGivesTheSameStep()
+    {
+        const int pastLength = 2;
+        int rowElements = KeyValueHeads * (pastLength + 1) * HeadDim;
+        KvCache MadeUpPast() => new(
+            Enumerable.Range(0, Layers).Select(layer => MadeUp(rowElements, layer)).ToArray(),
+            Enumerable.Range(0, Layers).Select(layer => MadeUp(rowElements, -1 - layer)).ToArray(),
+            pastLength);
+        Tensor<float> embeds = EmbedTokens([0], 1, 1, CancellationToken.None);
+        long[] mask = [1, 1, 1];
+        long[] position = [pastLength];
+        using KvCache separatePast = MadeUpPast();
+        (Tensor<float> separateLogits, KvCache separate) = Decode(embeds, mask, position, separatePast, CancellationToken.None);
+        var pool = new KvBufferPool();
+        WritesPresentOverPreviousPast = true;
+        try
+        {
+            using (separate)
+            {
+                (Tensor<float> sharedLogits, KvCache shared) = DecodeTakingPast(embeds, mask, position, MadeUpPast(), pool, CancellationToken.None);
+                using (shared)
+                {
+                    int used = separateLogits.Data.Length;
+                    return separateLogits.Data.AsSpan().SequenceEqual(sharedLogits.Data.AsSpan(0, used))
+                        && Enumerable.Range(0, Layers).All(layer =>
+                            separate.Keys[layer].Span[..rowElements].SequenceEqual(shared.Keys[layer].Span[..rowElements])
+                            && separate.Values[layer].Span[..rowElements].SequenceEqual(shared.Values[layer].Span[..rowElements]));
+                }
+            }
+        }
+        finally
+        {
+            WritesPresentOverPreviousPast = false;
+            pool.Clear();
+        }
+    }
+
+    /// <summary>Deterministic values in [-0.5, 0.5], different for every <paramref name="seed"/>.</summary>
+    private static NativeBuffer<float> MadeUp(int elements, int seed)
+    {
+        var buffer = new NativeBuffer<float>(elements);
+        Span<float> span = buffer.Span;
+        for (int i = 0; i < span.Length; i++)
+        {
+            span[i] = 0.5f * MathF.Sin((0.37f * i) + (1.3f * seed));
+        }
+        return buffer;
+    }
+
+    private int PresentElements(Tensor<float> embeds, KvCache past) =>
+        (int)embeds.Shape[0] * KeyValueHeads * (past.Length + (int)embeds.Shape[1]) * HeadDim;
+
+    private KvCache NewCache(int length, Func<int, bool, NativeBuffer<float>> buffer)
+    {
+        var keys = new NativeBuffer<float>[Layers];
+        var values = new NativeBuffer<float>[Layers];
+        for (int layer = 0; layer < Layers; layer++)
+        {
+            keys[layer] = buffer(layer, true);
+            values[layer] = buffer(layer, false);
+        }
+        return new KvCache(keys, values, length);
+    }
+
+    /// <summary>Runs the decoder over <paramref name="past"/>, writing the present into <paramref name="present"/>'s buffers.</summary>
+    private Tensor<float> Run(Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvCache present, KvBufferPool? pool, CancellationToken cancellationToken)
+    {
         int batch = (int)embeds.Shape[0];
         int length = (int)embeds.Shape[1];
-        int total = past.Length + length;
+        int total = present.Length;
         var inputs = new List<KeyValuePair<string, ITensor>>(3 + (2 * Layers))
         {
             new("inputs_embeds", embeds),
@@ -167,41 +319,18 @@ internal sealed class DecoderSessions : IDisposable
         }
         // The outputs' shapes are known before the run, so ONNX Runtime writes them straight into the buffers the
         // batch keeps: the step's new cache (the largest tensor it makes) is never copied a second time.
-        int elements = batch * KeyValueHeads * total * HeadDim;
-        Func<int, NativeBuffer<float>> allocate = presentPool is null ? n => new NativeBuffer<float>(n) : presentPool.Rent;
-        var keys = new NativeBuffer<float>[Layers];
-        var values = new NativeBuffer<float>[Layers];
         var buffers = new ITensor?[_outputNames.Length];
         if (_vocabulary > 0)
         {
             int logits = batch * length * _vocabulary;
-            buffers[0] = Tensor.OverPrefix(presentPool?.Logits(logits) ?? new float[logits], batch, length, _vocabulary);
+            buffers[0] = Tensor.OverPrefix(pool?.Logits(logits) ?? new float[logits], batch, length, _vocabulary);
         }
         for (int layer = 0; layer < Layers; layer++)
         {
-            keys[layer] = allocate(elements);
-            values[layer] = allocate(elements);
-            buffers[1 + (2 * layer)] = Tensor.OverPrefix(keys[layer], batch, KeyValueHeads, total, HeadDim);
-            buffers[2 + (2 * layer)] = Tensor.OverPrefix(values[layer], batch, KeyValueHeads, total, HeadDim);
+            buffers[1 + (2 * layer)] = Tensor.OverPrefix(present.Keys[layer], batch, KeyValueHeads, total, HeadDim);
+            buffers[2 + (2 * layer)] = Tensor.OverPrefix(present.Values[layer], batch, KeyValueHeads, total, HeadDim);
         }
-        var present = new KvCache(keys, values, total);
-        try
-        {
-            var outputs = Decoder.Run(inputs, _outputNames, buffers, cancellationToken);
-            return ((Tensor<float>)outputs["logits"], present);
-        }
-        catch
-        {
-            if (presentPool is null)
-            {
-                present.Dispose();
-            }
-            else
-            {
-                presentPool.Return(present);
-            }
-            throw;
-        }
+        return (Tensor<float>)Decoder.Run(inputs, _outputNames, buffers, cancellationToken)["logits"];
     }
 
     public void Dispose()

@@ -4,8 +4,10 @@ namespace VlmService.Engine.Generation;
 
 /// <summary>
 /// Reuses the native buffers a decoding batch's KV cache lives in. A step reads one set of per-layer buffers (the
-/// past) and writes another (the present, one position longer); renting the present here and returning the past
-/// afterwards lets two sets take turns instead of allocating two large buffers per layer per step. Buffers get an
+/// past) and writes another (the present, one position longer). Where the export allows, each layer's present is
+/// written over the previous layer's past (<see cref="DecoderSessions.DecodeTakingPast"/>), so the pool lends only the
+/// first layer's pair per step and takes back the last layer's; otherwise renting the present here and returning the
+/// past afterwards lets two sets take turns. Either way no step allocates large buffers afresh. Buffers get an
 /// eighth of headroom, so a set serves many steps before it must grow; a buffer the pool lets go is freed at once,
 /// so the memory of a batch that shrank goes back to the OS rather than lingering as garbage on the GC heap.
 /// The pass's logits go to one reused array: they are read before the next pass runs.
@@ -67,10 +69,15 @@ internal sealed class KvBufferPool
     {
         foreach (NativeBuffer<float> buffer in cache.Keys.Concat(cache.Values))
         {
-            if (buffer.Length > 0)
-            {
-                _free.Add(buffer);
-            }
+            Return(buffer);
+        }
+    }
+
+    public void Return(NativeBuffer<float> buffer)
+    {
+        if (buffer.Length > 0)
+        {
+            _free.Add(buffer);
         }
     }
 

@@ -101,6 +101,10 @@ internal sealed class ModelLoader(
                 var generative = Generation.GenerativeModel.Load(id, Generation.GenerativeFamilies.Normalize(modelType), folder, isDemo, settings, resizer,
                     batching.Value, time, metrics, _logger);
                 Warm(generative);
+                if (!generative.Sessions.WritesPresentOverPreviousPast)
+                {
+                    EngineLog.PresentsNeedOwnBuffers(_logger, id);
+                }
                 model = generative;
             }
             else
