@@ -101,16 +101,6 @@ public sealed class CacheReuseTests(ModelFolders folders)
         }
     }
 
-    private static long ArgMax(ReadOnlySpan<float> values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++)
-        {
-            if (values[i] > values[best])
-            {
-                best = i;
-            }
-        }
-        return best;
-    }
+    /// <summary>The engine's greedy choice.</summary>
+    private static long ArgMax(ReadOnlySpan<float> logits) => new TokenSelector(new SamplingOptions(), []).Select(logits);
 }
