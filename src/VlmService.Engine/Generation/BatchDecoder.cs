@@ -14,7 +14,8 @@ namespace VlmService.Engine.Generation;
 /// only a join or a leave re-lays the rows out. The batch's cache arrays come from a pool and go back to it once
 /// read, so steady decoding allocates no cache memory; they are native memory, freed the moment the pool lets them
 /// go. A step and a re-layout write each layer over memory the previous layer has finished with, so the batch holds
-/// its cache about once, not twice. Finished or abandoned sequences leave at once and their caches and reservations are dropped.
+/// its cache about once, not twice. Finished or abandoned sequences leave at once and their caches and reservations
+/// are dropped.
 /// Prompts are always cut into the same chunks, so a sequence's output never depends on what else is running.
 /// While requests for this model are still having their images encoded and the batch is narrower than
 /// <see cref="DecoderLimits.JoinWaitUntilWidth"/>, decode steps pause (at most <see cref="DecoderLimits.MaxJoinWait"/>
