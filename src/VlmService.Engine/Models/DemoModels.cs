@@ -8,7 +8,8 @@ namespace VlmService.Engine.Models;
 /// </summary>
 internal static class DemoModels
 {
-    private const string Version = "v2";
+    /// <summary>Bumped whenever the model kit writes different graphs, so a cache from an older build is not served.</summary>
+    private const string Version = "v3";
     private const string CompleteMarker = ".complete";
 
     public static readonly IReadOnlyList<(string Id, string Family)> All = [("demo-clip", "clip"), ("demo-siglip", "siglip"), ("demo-smolvlm", "smolvlm")];
