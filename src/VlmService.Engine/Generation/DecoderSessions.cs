@@ -179,33 +179,34 @@ internal sealed class DecoderSessions : IDisposable
     /// pool: the past is partly overwritten by then.
     /// </summary>
     public (Tensor<float> Logits, KvCache Present) DecodeTakingPast(
-        Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvBufferPool pool, CancellationToken cancellationToken)
+        Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvBufferPool pool, CancellationToken cancellationToken) =>
+        DecodeTakingPast(embeds, attentionMask, positionIds, past, pool, WritesPresentOverPreviousPast, cancellationToken);
+
+    private (Tensor<float> Logits, KvCache Present) DecodeTakingPast(
+        Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvBufferPool pool, bool overPreviousPast, CancellationToken cancellationToken)
     {
         int elements = PresentElements(embeds, past);
-        var taken = new HashSet<NativeBuffer<float>>(ReferenceEqualityComparer.Instance);
+        // taken[layer] holds for a layer whose past buffers the next layer's present took.
+        var taken = new bool[Layers];
         KvCache present = NewCache(past.Length + (int)embeds.Shape[1], (layer, isKey) =>
         {
-            NativeBuffer<float>? previous = layer == 0 || !WritesPresentOverPreviousPast ? null : isKey ? past.Keys[layer - 1] : past.Values[layer - 1];
-            if (previous is not null && previous.Length >= elements)
+            if (overPreviousPast && layer > 0 && past.Keys[layer - 1].Length >= elements && past.Values[layer - 1].Length >= elements)
             {
-                taken.Add(previous);
-                return previous;
+                taken[layer - 1] = true;
+                return isKey ? past.Keys[layer - 1] : past.Values[layer - 1];
             }
             return pool.Rent(elements);
         });
         try
         {
             Tensor<float> logits = Run(embeds, attentionMask, positionIds, past, present, pool, cancellationToken);
-            foreach (NativeBuffer<float> left in past.Keys.Concat(past.Values).Where(b => !taken.Contains(b)))
+            for (int layer = 0; layer < Layers; layer++)
             {
-                // Reusing, the earlier layers' buffers left over are too small for this batch from now on.
-                if (!WritesPresentOverPreviousPast || left == past.Keys[^1] || left == past.Values[^1])
+                // Writing over, the earlier layers' buffers left over are too small for this batch from now on; the last
+                // layer's serve the next pass's first.
+                if (!taken[layer])
                 {
-                    pool.Return(left);
-                }
-                else
-                {
-                    left.Dispose();
+                    HandBack(past, layer, pool, keep: !overPreviousPast || layer == Layers - 1);
                 }
             }
             return (logits, present);
@@ -213,11 +214,28 @@ internal sealed class DecoderSessions : IDisposable
         catch
         {
             pool.Return(present);
-            foreach (NativeBuffer<float> left in past.Keys.Concat(past.Values).Where(b => !taken.Contains(b)))
+            for (int layer = 0; layer < Layers; layer++)
             {
-                pool.Return(left);
+                if (!taken[layer])
+                {
+                    HandBack(past, layer, pool, keep: true);
+                }
             }
             throw;
+        }
+    }
+
+    private static void HandBack(KvCache cache, int layer, KvBufferPool pool, bool keep)
+    {
+        if (keep)
+        {
+            pool.Return(cache.Keys[layer]);
+            pool.Return(cache.Values[layer]);
+        }
+        else
+        {
+            cache.Keys[layer].Dispose();
+            cache.Values[layer].Dispose();
         }
     }
 
@@ -247,12 +265,11 @@ internal sealed class DecoderSessions : IDisposable
         using KvCache separatePast = MadeUpPast();
         (Tensor<float> separateLogits, KvCache separate) = Decode(embeds, mask, position, separatePast, CancellationToken.None);
         var pool = new KvBufferPool();
-        WritesPresentOverPreviousPast = true;
         try
         {
             using (separate)
             {
-                (Tensor<float> sharedLogits, KvCache shared) = DecodeTakingPast(embeds, mask, position, MadeUpPast(), pool, CancellationToken.None);
+                (Tensor<float> sharedLogits, KvCache shared) = DecodeTakingPast(embeds, mask, position, MadeUpPast(), pool, overPreviousPast: true, CancellationToken.None);
                 using (shared)
                 {
                     int used = separateLogits.Data.Length;
@@ -265,7 +282,6 @@ internal sealed class DecoderSessions : IDisposable
         }
         finally
         {
-            WritesPresentOverPreviousPast = false;
             pool.Clear();
         }
     }

@@ -125,14 +125,14 @@ internal sealed class ModelLoader(
         }
     }
 
-    /// <summary>One image through the vision encoder and one token through embed and decoder, for the same reason.</summary>
+    /// <summary>
+    /// One image through the vision encoder, for the same reason. Embed and decoder have run already: opening the
+    /// sessions decodes a step to check how the KV cache may be reused.
+    /// </summary>
     private static void Warm(Generation.GenerativeModel model)
     {
         var blank = new Imaging.RgbImage(64, 64, new byte[64 * 64 * Imaging.RgbImage.Channels]);
-        Generation.DecoderSessions sessions = model.Sessions;
-        sessions.EncodeImages([model.ProcessImage(blank, doImageSplitting: false)], CancellationToken.None);
-        Onnx.Tensor<float> embeds = sessions.EmbedTokens([model.ImageTokenId], 1, 1, CancellationToken.None);
-        sessions.Decode(embeds, [1], [0], Generation.KvCache.Empty(sessions.Layers), CancellationToken.None).Present.Dispose();
+        model.Sessions.EncodeImages([model.ProcessImage(blank, doImageSplitting: false)], CancellationToken.None);
     }
 
     /// <summary>One pass through each stage, so the first real request does not pay for ONNX Runtime's first-run setup.</summary>
