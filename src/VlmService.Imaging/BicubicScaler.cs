@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace VlmService.Imaging;
 
 /// <summary>
@@ -24,7 +26,11 @@ internal sealed class BicubicScaler
     private readonly int _sourceHeight;
     private readonly int _bands;
     private readonly byte[][] _rows;
-    private readonly byte[] _blackRow;
+    /// <summary>Source rows filtered horizontally, in the slots of <see cref="_rows"/>, and which source row each holds.</summary>
+    private readonly int[][] _filtered;
+    private readonly int[] _filteredIndex = [-1, -1, -1, -1];
+    /// <summary>A row above or below the source, filtered: black reads as zero everywhere.</summary>
+    private readonly int[] _blackFiltered;
     private readonly int[] _columnStart;
     private readonly int[]?[] _columnWeights;
     private readonly (int LastRow, int[]? Weights)[] _outputRows;
@@ -56,8 +62,9 @@ internal sealed class BicubicScaler
         }
         int rowLength = (sourceWidth + (2 * Margin)) * bands;
         _rows = [new byte[rowLength], new byte[rowLength], new byte[rowLength], new byte[rowLength]];
-        _blackRow = new byte[rowLength];
         Pixels = new byte[Width * Height * bands];
+        _filtered = [new int[Width * bands], new int[Width * bands], new int[Width * bands], new int[Width * bands]];
+        _blackFiltered = new int[Width * bands];
 
         // libvips inverts the matrix [a 0; 0 d] through its determinant, so the steps are (1 / (a·d))·d and
         // (1 / (a·d))·a rather than 1 / a and 1 / d; the last bits matter where a position lands on a 1/128 boundary.
@@ -148,7 +155,7 @@ internal sealed class BicubicScaler
         }
     }
 
-    private unsafe void WriteRow(int outputRow)
+    private void WriteRow(int outputRow)
     {
         Span<byte> target = Pixels.AsSpan(outputRow * Width * _bands, Width * _bands);
         (int lastRow, int[]? rowWeights) = _outputRows[outputRow];
@@ -157,40 +164,88 @@ internal sealed class BicubicScaler
             target.Clear();
             return;
         }
-        int w0 = rowWeights[0], w1 = rowWeights[1], w2 = rowWeights[2], w3 = rowWeights[3];
+        Vertical(target, rowWeights, Filtered(lastRow - 3), Filtered(lastRow - 2), Filtered(lastRow - 1), Filtered(lastRow));
+    }
+
+    /// <summary>
+    /// Source row <paramref name="index"/> filtered horizontally at every kept column (rounded, as libvips rounds it
+    /// before the vertical pass). Consecutive output rows share up to three source rows, so each is filtered once and
+    /// kept while a later output row may still read it: the rows an output row reads only ever move down.
+    /// </summary>
+    private int[] Filtered(int index)
+    {
+        if (index < 0 || index >= _sourceHeight)
+        {
+            return _blackFiltered;
+        }
+        int slot = index % 4;
+        if (_filteredIndex[slot] != index)
+        {
+            Horizontal(_rows[slot], _filtered[slot]);
+            _filteredIndex[slot] = index;
+        }
+        return _filtered[slot];
+    }
+
+    private unsafe void Horizontal(byte[] source, int[] filtered)
+    {
         int bands = _bands;
-        fixed (byte* output = target, row0 = SourceRow(lastRow - 3), row1 = SourceRow(lastRow - 2), row2 = SourceRow(lastRow - 1), row3 = SourceRow(lastRow))
+        fixed (byte* row = source)
         {
             for (int column = 0; column < Width; column++)
             {
-                byte* pixel = output + (column * bands);
+                int at = column * bands;
                 if (_columnWeights[column] is not { } c)
                 {
-                    new Span<byte>(pixel, bands).Clear();
+                    // A black column: zeros through the vertical pass stay zero.
+                    filtered.AsSpan(at, bands).Clear();
                     continue;
                 }
                 int c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
-                int first = (_columnStart[column] + Margin) * bands;
-                for (int band = 0; band < bands; band++)
+                byte* p = row + ((_columnStart[column] + Margin) * bands);
+                for (int band = 0; band < bands; band++, p++)
                 {
-                    int at = first + band;
-                    int h0 = Horizontal(row0 + at, bands, c0, c1, c2, c3);
-                    int h1 = Horizontal(row1 + at, bands, c0, c1, c2, c3);
-                    int h2 = Horizontal(row2 + at, bands, c0, c1, c2, c3);
-                    int h3 = Horizontal(row3 + at, bands, c0, c1, c2, c3);
-                    int value = ((w0 * h0) + (w1 * h1) + (w2 * h2) + (w3 * h3) + WeightRound) >> WeightShift;
-                    pixel[band] = (byte)Math.Clamp(value, 0, 255);
+                    filtered[at + band] = ((c0 * p[0]) + (c1 * p[bands]) + (c2 * p[2 * bands]) + (c3 * p[3 * bands]) + WeightRound) >> WeightShift;
                 }
             }
         }
     }
 
-    private static unsafe int Horizontal(byte* p, int bands, int c0, int c1, int c2, int c3) =>
-        ((c0 * p[0]) + (c1 * p[bands]) + (c2 * p[2 * bands]) + (c3 * p[3 * bands]) + WeightRound) >> WeightShift;
+    /// <summary>The vertical pass over four filtered rows, rounded and clamped to 8 bits, several values at a time.</summary>
+    private static void Vertical(Span<byte> target, int[] weights, int[] row0, int[] row1, int[] row2, int[] row3)
+    {
+        int w0 = weights[0], w1 = weights[1], w2 = weights[2], w3 = weights[3];
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var v0 = new Vector<int>(w0);
+            var v1 = new Vector<int>(w1);
+            var v2 = new Vector<int>(w2);
+            var v3 = new Vector<int>(w3);
+            var round = new Vector<int>(WeightRound);
+            var max = new Vector<int>(byte.MaxValue);
+            int lanes = Vector<int>.Count;
+            // Four vectors of ints narrow to one of bytes.
+            for (; i + (4 * lanes) <= target.Length; i += 4 * lanes)
+            {
+                Vector<short> low = Vector.Narrow(Sum(i), Sum(i + lanes));
+                Vector<short> high = Vector.Narrow(Sum(i + (2 * lanes)), Sum(i + (3 * lanes)));
+                Vector.AsVectorByte(Vector.Narrow(low, high)).CopyTo(target[i..]);
+            }
 
-    /// <summary>A stored source row with its margins, or black above and below the source.</summary>
-    private byte[] SourceRow(int index) =>
-        index < 0 || index >= _sourceHeight ? _blackRow : _rows[index % 4];
+            Vector<int> Sum(int at)
+            {
+                Vector<int> sum = (v0 * new Vector<int>(row0.AsSpan(at))) + (v1 * new Vector<int>(row1.AsSpan(at)))
+                    + (v2 * new Vector<int>(row2.AsSpan(at))) + (v3 * new Vector<int>(row3.AsSpan(at))) + round;
+                return Vector.Min(Vector.Max(Vector.ShiftRightArithmetic(sum, WeightShift), Vector<int>.Zero), max);
+            }
+        }
+        for (; i < target.Length; i++)
+        {
+            int value = ((w0 * row0[i]) + (w1 * row1[i]) + (w2 * row2[i]) + (w3 * row3[i]) + WeightRound) >> WeightShift;
+            target[i] = (byte)Math.Clamp(value, 0, 255);
+        }
+    }
 
     /// <summary>Catmull-Rom weights at the 65 positions 0, 1/64 … 1, computed as libvips does and truncated to 1/4096.</summary>
     private static int[][] BuildWeights()

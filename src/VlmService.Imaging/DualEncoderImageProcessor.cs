@@ -37,13 +37,19 @@ public sealed class DualEncoderImageProcessor(ImageProcessorConfig config)
     /// </summary>
     public float[] Process(ReadOnlySpan<byte> encoded, ImageLimits limits, int shrinkToShortSide = 0)
     {
+        float[] result = NewOutput();
+        Process(encoded, limits, result, shrinkToShortSide);
+        return result;
+    }
+
+    /// <summary>The same, written into <paramref name="destination"/> (3 × H × W floats, every one of them overwritten).</summary>
+    public void Process(ReadOnlySpan<byte> encoded, ImageLimits limits, Span<float> destination, int shrinkToShortSide = 0)
+    {
         RgbImage image = Config.DoResize
             ? ImageDecoder.DecodeResized(encoded, limits, (w, h) => ResizeRules.Target(Config, w, h), InterpolationFor(Config.Resample), shrinkToShortSide,
                 Config.DoCenterCrop ? (Config.CropWidth, Config.CropHeight) : null)
             : ImageDecoder.Decode(encoded, limits, shrinkToShortSide);
-        float[] result = NewOutput();
-        CropAndNormalize(image, result);
-        return result;
+        CropAndNormalize(image, destination);
     }
 
     private float[] NewOutput()

@@ -108,9 +108,12 @@ internal static unsafe partial class Vips
     [LibraryImport(Library, EntryPoint = "vips_image_write_to_memory")]
     public static partial nint WriteToMemory(nint image, nuint* size);
 
-    /// <summary>Computes the image top to bottom and hands each strip to <paramref name="write"/>, one call at a time.</summary>
-    [LibraryImport(Library, EntryPoint = "vips_sink_disc")]
-    public static partial int SinkDisc(nint image, delegate* unmanaged<nint, Rect*, nint, int> write, nint user);
+    [LibraryImport(Library, EntryPoint = "vips_region_new")]
+    public static partial nint RegionNew(nint image);
+
+    /// <summary>Computes <paramref name="area"/> of the region's image into the region, on the calling thread.</summary>
+    [LibraryImport(Library, EntryPoint = "vips_region_prepare")]
+    public static partial int RegionPrepare(nint region, Rect* area);
 
     [LibraryImport(Library, EntryPoint = "vips_operation_new", StringMarshalling = StringMarshalling.Utf8)]
     public static partial nint OperationNew(string name);

@@ -1,5 +1,3 @@
-using System.Runtime.ExceptionServices;
-using System.Runtime.InteropServices;
 
 namespace VlmService.Imaging;
 
@@ -60,8 +58,10 @@ internal sealed unsafe class VipsImage : IDisposable
     /// <summary>Decodes (this is where pixels are actually read) and copies them out.</summary>
     public byte[] ToBytes()
     {
-        byte[] pixels = [];
-        UsePixels(p => pixels = p.ToArray());
+        int rowBytes = Width * Bands;
+        var pixels = new byte[(long)rowBytes * Height];
+        int y = 0;
+        ForEachRow(row => row.CopyTo(pixels.AsSpan(y++ * rowBytes, rowBytes)));
         return pixels;
     }
 
@@ -85,8 +85,10 @@ internal sealed unsafe class VipsImage : IDisposable
     }
 
     /// <summary>
-    /// Decodes an 8-bit image top to bottom and lends every row to <paramref name="action"/> in order, from libvips'
-    /// writer thread, without ever holding the whole image: libvips reuses two strip buffers as it goes.
+    /// Decodes an 8-bit image top to bottom and lends every row to <paramref name="action"/> in order, without ever
+    /// holding the whole image. The pipeline runs on the calling thread, a strip at a time: libvips' own sinks hand
+    /// each strip between a worker thread and a writer, and on a small image those wake-ups cost about as much as the
+    /// decoding.
     /// </summary>
     public void ForEachRow(RowAction action)
     {
@@ -94,70 +96,58 @@ internal sealed unsafe class VipsImage : IDisposable
         {
             throw new InvalidOperationException("Rows are read from 8-bit images only.");
         }
-        var strips = new StripReader(_handle, action, Width * Bands);
-        GCHandle handle = GCHandle.Alloc(strips);
+        nint region = Vips.RegionNew(_handle);
+        if (region == 0)
+        {
+            throw new ImageException(ImageErrorKind.Undecodable, $"decoding failed: {Vips.LastError()}");
+        }
         try
         {
-            int status = Vips.SinkDisc(_handle, &StripReader.Write, GCHandle.ToIntPtr(handle));
-            if (strips.Failure is { } failure)
+            int width = Width;
+            int height = Height;
+            int rowBytes = width * Bands;
+            for (int top = 0; top < height; top += StripHeight)
             {
-                ExceptionDispatchInfo.Throw(failure);
-            }
-            if (status != 0)
-            {
-                throw new ImageException(ImageErrorKind.Undecodable, $"decoding failed: {Vips.LastError()}");
+                var area = new Vips.Rect { Left = 0, Top = top, Width = width, Height = Math.Min(StripHeight, height - top) };
+                if (Vips.RegionPrepare(region, &area) != 0)
+                {
+                    throw new ImageException(ImageErrorKind.Undecodable, $"decoding failed: {Vips.LastError()}");
+                }
+                byte* data = PreparedRows(region, area, out int lineBytes, out int validTop);
+                for (int y = area.Top; y < area.Top + area.Height; y++)
+                {
+                    action(new ReadOnlySpan<byte>(data + ((long)(y - validTop) * lineBytes), rowBytes));
+                }
             }
         }
         finally
         {
-            handle.Free();
+            Vips.Unref(region);
         }
     }
 
-    /// <summary>The state behind <see cref="ForEachRow"/>'s native callback.</summary>
-    private sealed class StripReader(nint image, RowAction action, int rowBytes)
+    /// <summary>Rows computed per call: a few JPEG block rows, a few hundred kilobytes for the widest accepted photos.</summary>
+    private const int StripHeight = 16;
+
+    // Offsets in struct _VipsRegion (x86-64) of the fields that libvips' public VIPS_REGION_ADDR macro reads, and so
+    // compiles into every program that uses it: im, valid, data, bpl.
+    private const int RegionImageOffset = 80;
+    private const int RegionValidOffset = 88;
+    private const int RegionDataOffset = 112;
+    private const int RegionLineBytesOffset = 120;
+
+    /// <summary>Where the region holds <paramref name="area"/>: its data, bytes per line and the first row it holds.</summary>
+    private byte* PreparedRows(nint region, Vips.Rect area, out int lineBytes, out int validTop)
     {
-        // Offsets in struct _VipsRegion (x86-64) of the fields that libvips' public VIPS_REGION_ADDR macro reads, and
-        // so compiles into every program that uses it: im, valid, data, bpl.
-        private const int ImageOffset = 80;
-        private const int ValidOffset = 88;
-        private const int DataOffset = 112;
-        private const int LineBytesOffset = 120;
-
-        public Exception? Failure { get; private set; }
-
-        [UnmanagedCallersOnly]
-        public static int Write(nint region, Vips.Rect* area, nint user)
+        Vips.Rect valid = *(Vips.Rect*)(region + RegionValidOffset);
+        if (*(nint*)(region + RegionImageOffset) != _handle || valid.Left != 0 || valid.Width < area.Width
+            || valid.Top > area.Top || valid.Top + valid.Height < area.Top + area.Height)
         {
-            var reader = (StripReader)GCHandle.FromIntPtr(user).Target!;
-            try
-            {
-                reader.Read(region, *area);
-                return 0;
-            }
-            catch (Exception ex)
-            {
-                // Nothing may unwind into libvips: the failure is rethrown on the caller's thread.
-                reader.Failure = ex;
-                return -1;
-            }
+            throw new InvalidOperationException("libvips prepared a region this build does not understand (VipsRegion layout changed?).");
         }
-
-        private void Read(nint region, Vips.Rect area)
-        {
-            Vips.Rect valid = *(Vips.Rect*)(region + ValidOffset);
-            if (*(nint*)(region + ImageOffset) != image || area.Left != 0 || area.Width != Vips.GetWidth(image)
-                || valid.Left != 0 || valid.Top > area.Top || valid.Top + valid.Height < area.Top + area.Height)
-            {
-                throw new InvalidOperationException("libvips handed over a region this build does not understand (VipsRegion layout changed?).");
-            }
-            byte* data = *(byte**)(region + DataOffset);
-            int lineBytes = *(int*)(region + LineBytesOffset);
-            for (int y = area.Top; y < area.Top + area.Height; y++)
-            {
-                action(new ReadOnlySpan<byte>(data + ((long)(y - valid.Top) * lineBytes), rowBytes));
-            }
-        }
+        lineBytes = *(int*)(region + RegionLineBytesOffset);
+        validTop = valid.Top;
+        return *(byte**)(region + RegionDataOffset);
     }
 
     public void Dispose()

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using VlmService.Engine.Batching;
 using VlmService.Engine.Diagnostics;
 using VlmService.Imaging;
+using VlmService.Native;
 using VlmService.Onnx;
 using VlmService.Text;
 
@@ -18,6 +19,7 @@ public sealed class DualEncoderModel : ILoadedModel
     private readonly InferenceSession _visionSession;
     private readonly string _textOutput;
     private readonly string _visionOutput;
+    private readonly PixelBuffers _pixels;
 
     private DualEncoderModel(string id, string family, string folder, bool isDemo, Tokenizer tokenizer, DualEncoderImageProcessor processor,
         InferenceSession text, InferenceSession vision, LogitCalibration calibration, BatchingOptions batching, ExecutionLanes? lanes, TimeProvider time,
@@ -36,6 +38,9 @@ public sealed class DualEncoderModel : ILoadedModel
         Calibration = calibration;
         Dimensions = (int)text.Outputs.First(o => o.Name == _textOutput).Dimensions[^1];
         TextStage = new BatchingStage<int[], float[]>($"{id}/text_encoder", RunText, batching, time, metrics, logger, lanes: lanes);
+        (int height, int width) = processor.OutputSize;
+        // Images held at once: a batch being filled and one running per lane; more than that are allocated as needed.
+        _pixels = new PixelBuffers(3 * height * width, batching.MaxBatchSize, batching.MaxBatchSize * ((lanes?.Count ?? 1) + 1));
         VisionStage = new BatchingStage<float[], float[]>($"{id}/vision_encoder", RunVision, batching, time, metrics, logger, lanes: lanes);
     }
 
@@ -77,7 +82,11 @@ public sealed class DualEncoderModel : ILoadedModel
         return (batch.Ids.Select(id => (int)id).ToArray(), batch.RealTokenCount);
     }
 
+    /// <summary>Takes the pixels of one image, as <see cref="RentPixels"/> gives them; the stage hands the array back once it is in a batch.</summary>
     public BatchingStage<float[], float[]> VisionStage { get; }
+
+    /// <summary>An array for one image's processed pixels (3 × height × width), reused once a batch has taken it.</summary>
+    public float[] RentPixels() => _pixels.RentImage();
 
     /// <param name="lanes">Lanes shared by every dual-encoder stage (<paramref name="settings"/> then give each run its share of threads), or null.</param>
     public static DualEncoderModel Load(string id, string family, string folder, bool isDemo, SessionSettings settings,
@@ -149,14 +158,22 @@ public sealed class DualEncoderModel : ILoadedModel
     {
         (int height, int width) = ImageProcessor.OutputSize;
         int plane = 3 * height * width;
-        var pixels = new float[images.Count * plane];
-        for (int b = 0; b < images.Count; b++)
+        NativeBuffer<float> pixels = _pixels.RentBatch();
+        try
         {
-            images[b].CopyTo(pixels, b * plane);
+            for (int b = 0; b < images.Count; b++)
+            {
+                images[b].CopyTo(pixels.Span.Slice(b * plane, plane));
+                _pixels.ReturnImage(images[b]);
+            }
+            var inputs = new List<KeyValuePair<string, ITensor>> { new("pixel_values", Tensor.OverPrefix(pixels, images.Count, 3, height, width)) };
+            var output = (Tensor<float>)_visionSession.Run(inputs, [_visionOutput], cancellationToken)[_visionOutput];
+            return Enumerable.Range(0, images.Count).Select(output.Row).ToList();
         }
-        var inputs = new List<KeyValuePair<string, ITensor>> { new("pixel_values", new Tensor<float>(pixels, images.Count, 3, height, width)) };
-        var output = (Tensor<float>)_visionSession.Run(inputs, [_visionOutput], cancellationToken)[_visionOutput];
-        return Enumerable.Range(0, images.Count).Select(output.Row).ToList();
+        finally
+        {
+            _pixels.ReturnBatch(pixels);
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -165,5 +182,6 @@ public sealed class DualEncoderModel : ILoadedModel
         await VisionStage.DisposeAsync().ConfigureAwait(false);
         _textSession.Dispose();
         _visionSession.Dispose();
+        _pixels.Dispose();
     }
 }

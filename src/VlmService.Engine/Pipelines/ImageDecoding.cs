@@ -21,14 +21,18 @@ public sealed class ImageDecoding(IOptions<ImageOptions> options) : IDisposable
         InSlotAsync(() => process(ImageDecoder.Decode(data, _limits)), cancellationToken);
 
     /// <summary>
-    /// Decode and CLIP/SigLIP preprocessing in one pass (the resize runs inside the decoder), within the decode
-    /// slots; JPEGs may be decoded at reduced scale (Images:JpegShrinkMargin).
+    /// Decode and CLIP/SigLIP preprocessing in one pass (the resize runs inside the decoder) into
+    /// <paramref name="destination"/>, within the decode slots; JPEGs may be decoded at reduced scale (Images:JpegShrinkMargin).
     /// </summary>
-    public Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, CancellationToken cancellationToken)
+    public Task DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, float[] destination, CancellationToken cancellationToken)
     {
         (int height, int width) = processor.OutputSize;
         int shrinkToShortSide = options.Value.JpegShrinkMargin * Math.Max(height, width);
-        return InSlotAsync(() => processor.Process(data, _limits, shrinkToShortSide), cancellationToken);
+        return InSlotAsync(() =>
+        {
+            processor.Process(data, _limits, destination, shrinkToShortSide);
+            return true;
+        }, cancellationToken);
     }
 
     private async Task<T> InSlotAsync<T>(Func<T> work, CancellationToken cancellationToken)

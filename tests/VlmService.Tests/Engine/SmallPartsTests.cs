@@ -2,6 +2,7 @@ using VlmService.Engine.Caching;
 using VlmService.Engine.Models;
 using VlmService.Engine.Pipelines;
 using VlmService.Infrastructure;
+using VlmService.Native;
 
 namespace VlmService.Tests.Engine;
 
@@ -23,6 +24,30 @@ public sealed class SmallPartsTests
         Assert.Equal("a photo of a cat.", ZeroShotClassifier.Fill("a photo of a {}.", "cat"));
         Assert.Equal("cat and {}", ZeroShotClassifier.Fill("{} and {}", "cat"));
         Assert.Equal("no placeholder", ZeroShotClassifier.Fill("no placeholder", "cat"));
+    }
+
+    [Fact]
+    public void Pixel_buffers_reuse_returned_arrays_up_to_their_limit_and_batch_memory_for_every_batch()
+    {
+        using var buffers = new PixelBuffers(imageLength: 12, batchLimit: 4, imagesKept: 2);
+        float[][] rented = [buffers.RentImage(), buffers.RentImage(), buffers.RentImage()];
+        Assert.All(rented, image => Assert.Equal(12, image.Length));
+        foreach (float[] image in rented)
+        {
+            buffers.ReturnImage(image);
+        }
+        buffers.ReturnImage(new float[5]);
+        float[][] again = [buffers.RentImage(), buffers.RentImage(), buffers.RentImage()];
+        // Two were kept (the limit); the third and the wrong-sized one were left to the collector.
+        Assert.Equal(2, again.Count(image => rented.Contains(image)));
+        Assert.All(again, image => Assert.Equal(12, image.Length));
+
+        NativeBuffer<float> batch = buffers.RentBatch();
+        Assert.Equal(4 * 12, batch.Length);
+        using NativeBuffer<float> second = buffers.RentBatch();
+        Assert.NotSame(batch, second);
+        buffers.ReturnBatch(batch);
+        Assert.Same(batch, buffers.RentBatch());
     }
 
     [Fact]
