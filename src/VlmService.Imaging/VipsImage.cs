@@ -1,4 +1,3 @@
-
 namespace VlmService.Imaging;
 
 /// <summary>Receives one row of 8-bit pixels (bands interleaved), lent for the duration of the call.</summary>

@@ -15,9 +15,6 @@ internal sealed class PixelBuffers(int imageLength, int batchLimit, int imagesKe
     private readonly ConcurrentBag<NativeBuffer<float>> _batches = [];
     private int _imageCount;
 
-    /// <summary>Floats per image: 3 × height × width.</summary>
-    public int ImageLength => imageLength;
-
     /// <summary>An image's array, its contents left as they were: the processor writes every element.</summary>
     public float[] RentImage()
     {
@@ -32,12 +29,15 @@ internal sealed class PixelBuffers(int imageLength, int batchLimit, int imagesKe
     /// <summary>Takes an image's array back once its pixels are in a batch; beyond <c>imagesKept</c> it is left to the GC.</summary>
     public void ReturnImage(float[] image)
     {
-        if (image.Length == imageLength && Interlocked.Increment(ref _imageCount) <= imagesKept)
+        if (image.Length != imageLength)
         {
-            _images.Add(image);
             return;
         }
-        if (image.Length == imageLength)
+        if (Interlocked.Increment(ref _imageCount) <= imagesKept)
+        {
+            _images.Add(image);
+        }
+        else
         {
             Interlocked.Decrement(ref _imageCount);
         }
