@@ -431,7 +431,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
             // Each layer of the old batch goes back to the pool once copied, so the next layer's rows can land in it:
             // a re-layout holds one cache and one layer, not two caches.
             _batch = CacheLayout.Gather(rows, rows.Max(r => r.Length), sessions.KeyValueHeads, sessions.HeadDim, _batchPool.Rent,
-                layer => ReturnLayer(previous, layer));
+                previous is null ? null : layer => _batchPool.Return(previous, layer));
         }
         if (joining is not null)
         {
@@ -439,15 +439,6 @@ internal sealed class BatchDecoder : IAsyncDisposable
         }
         _active.Clear();
         _active.AddRange(members);
-    }
-
-    private void ReturnLayer(KvCache? cache, int layer)
-    {
-        if (cache is not null)
-        {
-            _batchPool.Return(cache.Keys[layer]);
-            _batchPool.Return(cache.Values[layer]);
-        }
     }
 
     public async ValueTask DisposeAsync()

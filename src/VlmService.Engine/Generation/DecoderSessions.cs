@@ -200,42 +200,36 @@ internal sealed class DecoderSessions : IDisposable
         try
         {
             Tensor<float> logits = Run(embeds, attentionMask, positionIds, past, present, pool, cancellationToken);
-            for (int layer = 0; layer < Layers; layer++)
-            {
-                // Writing over, the earlier layers' buffers left over are too small for this batch from now on; the last
-                // layer's serve the next pass's first.
-                if (!taken[layer])
-                {
-                    HandBack(past, layer, pool, keep: !overPreviousPast || layer == Layers - 1);
-                }
-            }
+            // Writing over, the earlier layers' buffers left over are too small for this batch from now on; the last
+            // layer's serve the next pass's first.
+            HandBackUntaken(layer => !overPreviousPast || layer == Layers - 1);
             return (logits, present);
         }
         catch
         {
             pool.Return(present);
-            for (int layer = 0; layer < Layers; layer++)
-            {
-                if (!taken[layer])
-                {
-                    HandBack(past, layer, pool, keep: true);
-                }
-            }
+            HandBackUntaken(_ => true);
             throw;
         }
-    }
 
-    private static void HandBack(KvCache cache, int layer, KvBufferPool pool, bool keep)
-    {
-        if (keep)
+        void HandBackUntaken(Func<int, bool> keep)
         {
-            pool.Return(cache.Keys[layer]);
-            pool.Return(cache.Values[layer]);
-        }
-        else
-        {
-            cache.Keys[layer].Dispose();
-            cache.Values[layer].Dispose();
+            for (int layer = 0; layer < Layers; layer++)
+            {
+                if (taken[layer])
+                {
+                    continue;
+                }
+                if (keep(layer))
+                {
+                    pool.Return(past, layer);
+                }
+                else
+                {
+                    past.Keys[layer].Dispose();
+                    past.Values[layer].Dispose();
+                }
+            }
         }
     }
 

@@ -73,6 +73,13 @@ internal sealed class KvBufferPool
         }
     }
 
+    /// <summary>Takes back one layer's key and value buffers of <paramref name="cache"/>.</summary>
+    public void Return(KvCache cache, int layer)
+    {
+        Return(cache.Keys[layer]);
+        Return(cache.Values[layer]);
+    }
+
     public void Return(NativeBuffer<float> buffer)
     {
         if (buffer.Length > 0)

@@ -24,14 +24,15 @@ public sealed class ImageDecoding(IOptions<ImageOptions> options) : IDisposable
     /// Decode and CLIP/SigLIP preprocessing in one pass (the resize runs inside the decoder) into
     /// <paramref name="destination"/>, within the decode slots; JPEGs may be decoded at reduced scale (Images:JpegShrinkMargin).
     /// </summary>
-    public Task DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, float[] destination, CancellationToken cancellationToken)
+    /// <returns><paramref name="destination"/>, filled.</returns>
+    public Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, float[] destination, CancellationToken cancellationToken)
     {
         (int height, int width) = processor.OutputSize;
         int shrinkToShortSide = options.Value.JpegShrinkMargin * Math.Max(height, width);
         return InSlotAsync(() =>
         {
             processor.Process(data, _limits, destination, shrinkToShortSide);
-            return true;
+            return destination;
         }, cancellationToken);
     }
 
