@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.Encodings.Web;
 using System.Text.Json.Nodes;
 
 namespace VlmService.Bench;
@@ -63,6 +64,12 @@ public static class LoadGenerator
 /// </summary>
 public sealed class Target
 {
+    /// <summary>
+    /// As most clients write JSON (JSON.stringify, Python's json): base64's '+' as it is, where .NET's default encoder
+    /// writes six bytes for it.
+    /// </summary>
+    private static readonly System.Text.Json.JsonSerializerOptions AsClientsWriteIt = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private readonly byte[] _body;
     private readonly string _path;
     private readonly int? _deadlineMs;
@@ -88,7 +95,7 @@ public sealed class Target
             },
             _ => throw new ArgumentException($"Unknown scenario '{Scenario}'."),
         };
-        _body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body);
+        _body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(body, AsClientsWriteIt);
         _path = Scenario switch { "classify" => "/classify", "vqa" => "/vqa", _ => "/embed" };
         _deadlineMs = options.Optional("deadline-ms") is { } d ? int.Parse(d, CultureInfo.InvariantCulture) : null;
     }

@@ -8,7 +8,7 @@ public sealed record ClassifyRequest
     /// <summary>"zero-shot" (CLIP-family models) or "describe" (generative models); by default the one the model supports.</summary>
     public string? Mode { get; init; }
 
-    public string? Image { get; init; }
+    public ImageField? Image { get; init; }
 
     public List<string>? Labels { get; init; }
 

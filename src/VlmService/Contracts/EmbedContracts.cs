@@ -13,7 +13,7 @@ public sealed record EmbedRequest
 
 public sealed record EmbedInputItem
 {
-    public string? Image { get; init; }
+    public ImageField? Image { get; init; }
 
     public string? Text { get; init; }
 }

@@ -5,7 +5,7 @@ public sealed record GenerateRequest
 {
     public string? Model { get; init; }
 
-    public string? Image { get; init; }
+    public ImageField? Image { get; init; }
 
     /// <summary>/caption: the instruction (default per model, see the operation description).</summary>
     public string? Prompt { get; init; }

@@ -77,7 +77,7 @@ public static class ClassifyApi
         {
             Model = RequestBodies.Field(form, "model"),
             Mode = RequestBodies.Field(form, "mode"),
-            Image = file is null ? null : await RequestBodies.FileAsBase64Async(file),
+            Image = file is null ? null : await RequestBodies.FileAsImageAsync(file),
             Labels = labels.Count == 0 ? null : labels,
             Template = RequestBodies.Field(form, "template"),
             TopK = RequestBodies.IntField(form, "top_k"),

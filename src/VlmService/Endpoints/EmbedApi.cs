@@ -50,7 +50,7 @@ public static class EmbedApi
         var inputs = new List<EmbedInputItem>();
         foreach (IFormFile file in form.Files.Where(f => f.Name == "image"))
         {
-            inputs.Add(new EmbedInputItem { Image = await RequestBodies.FileAsBase64Async(file) });
+            inputs.Add(new EmbedInputItem { Image = await RequestBodies.FileAsImageAsync(file) });
         }
         foreach (string? text in form.TryGetValue("text", out var texts) ? texts : default)
         {

@@ -101,7 +101,7 @@ public static class GenerateApi
         return new GenerateRequest
         {
             Model = RequestBodies.Field(form, "model"),
-            Image = file is null ? null : await RequestBodies.FileAsBase64Async(file),
+            Image = file is null ? null : await RequestBodies.FileAsImageAsync(file),
             Prompt = RequestBodies.Field(form, "prompt"),
             Question = RequestBodies.Field(form, "question"),
             MaxTokens = RequestBodies.IntField(form, "max_tokens"),

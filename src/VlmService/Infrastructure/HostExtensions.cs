@@ -1,8 +1,10 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.OpenApi;
 using Serilog;
 using Serilog.Formatting.Json;
+using VlmService.Contracts;
 using VlmService.Endpoints;
 using VlmService.Engine.Models;
 
@@ -48,6 +50,12 @@ public static class HostExtensions
         {
             options.SwaggerDoc("v1", new() { Title = "VlmService", Version = "v1", Description = "Vision-language inference: embeddings and zero-shot classification over ONNX models." });
             options.OperationFilter<OpenApiExamples>();
+            // The image field's own type is a reading detail; on the wire it is a string.
+            options.MapType<ImageField>(() => new OpenApiSchema
+            {
+                Type = JsonSchemaType.String,
+                Description = "The image as base64, or as a base64 data: URL (data:image/jpeg;base64,...).",
+            });
         });
         services.AddSingleton<ApiMetrics>();
         services.AddSingleton(provider => new OtlpHolder(OtlpExport.FromConfiguration(provider.GetRequiredService<IConfiguration>())));

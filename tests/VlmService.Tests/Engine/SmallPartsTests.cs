@@ -1,3 +1,5 @@
+using System.Text.Json;
+using VlmService.Contracts;
 using VlmService.Engine.Caching;
 using VlmService.Engine.Models;
 using VlmService.Engine.Pipelines;
@@ -68,8 +70,9 @@ public sealed class SmallPartsTests
     [InlineData("aGk=", new byte[] { 0x68, 0x69 })]
     [InlineData("data:image/png;base64,aGk=", new byte[] { 0x68, 0x69 })]
     [InlineData("  aGk=\n", new byte[] { 0x68, 0x69 })]
+    [InlineData("data:IMAGE/JPEG;BASE64,aG\r\nk=", new byte[] { 0x68, 0x69 })]
     public void Image_fields_accept_base64_and_base64_data_urls(string field, byte[] expected) =>
-        Assert.Equal(expected, ImageSource.Decode(field, "image"));
+        Assert.Equal(expected, ImageSource.Decode(ReadField(field), "image"));
 
     [Theory]
     [InlineData(null, "required")]
@@ -78,7 +81,31 @@ public sealed class SmallPartsTests
     [InlineData("not base64!", "base64")]
     public void Image_fields_are_refused_with_the_reason(string? field, string reason)
     {
-        var error = Assert.Throws<RequestValidationException>(() => ImageSource.Decode(field, "image"));
+        var error = Assert.Throws<RequestValidationException>(() => ImageSource.Decode(ReadField(field), "image"));
         Assert.Contains(reason, error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_photo_read_from_a_json_field_is_the_same_bytes_whether_its_text_is_escaped_or_not()
+    {
+        byte[] photo = File.ReadAllBytes(TestPaths.Photos.First());
+        string base64 = Convert.ToBase64String(photo);
+        Assert.Contains('+', base64);
+
+        // As sent by most clients: the base64 as it is, read straight from the body's bytes.
+        Assert.Equal(photo, ImageSource.Decode(JsonSerializer.Deserialize<ImageField>($"\"{base64}\""), "image"));
+        // As .NET's serializer sends it: every '+' escaped as \u002B, so the text is unescaped before decoding.
+        string escaped = JsonSerializer.Serialize(base64);
+        Assert.Contains("\\u002B", escaped, StringComparison.Ordinal);
+        Assert.Equal(photo, ImageSource.Decode(JsonSerializer.Deserialize<ImageField>(escaped), "image"));
+        // And from a form's file part.
+        Assert.Equal(photo, ImageSource.Decode(ImageField.FromBytes(photo), "image"));
+    }
+
+    [Fact]
+    public void An_image_field_that_is_not_a_string_makes_the_json_malformed() =>
+        Assert.Throws<JsonException>(() => JsonSerializer.Deserialize<ImageField>("42"));
+
+    /// <summary>The field as a JSON body carries it (escaped by the serializer where JSON needs it), read back.</summary>
+    private static ImageField? ReadField(string? field) => JsonSerializer.Deserialize<ImageField>(JsonSerializer.Serialize(field));
 }
