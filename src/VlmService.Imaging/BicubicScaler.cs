@@ -200,7 +200,7 @@ internal sealed class BicubicScaler
         {
             if (bands == 3)
             {
-                // RGB, the common case, written out: about twice as fast as the general loop below.
+                // RGB, the common case, written out: no loop over the bands, no bounds checks, one weight row per column.
                 for (int column = 0; column < Width; column++)
                 {
                     int* c = weights + (column * 4);

@@ -68,7 +68,7 @@ public static class RequestBodies
     /// <summary>
     /// A body of known length read whole into pooled memory and parsed in one pass. Read as a stream, the parser's
     /// buffer starts at 16 KB and doubles whenever a value does not fit, re-reading the value from its start each
-    /// time: an image's base64 is one value, so a 180 KB one was scanned about 2.3 times and copied at each doubling.
+    /// time: an image's base64 is one value, so a 180 KB one was scanned more than twice and copied at each doubling.
     /// </summary>
     private static async Task<T?> ReadBufferedAsync<T>(Stream body, int length, JsonSerializerOptions options, CancellationToken cancellationToken)
     {
