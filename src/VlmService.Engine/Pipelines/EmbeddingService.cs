@@ -55,7 +55,7 @@ public sealed class EmbeddingService(ModelRegistry registry, ImageDecoding decod
 
     internal async Task<float[]> EmbedImageAsync(DualEncoderModel model, byte[] image, CancellationToken cancellationToken)
     {
-        float[] pixels = await decoding.DecodeAndProcessAsync(image, model.ImageProcessor, model.RentPixels(), cancellationToken).ConfigureAwait(false);
+        float[] pixels = await decoding.DecodeAndProcessAsync(image, model.ImageProcessor, model.RentPixels, cancellationToken).ConfigureAwait(false);
         return await model.VisionStage.SubmitAsync(pixels, cancellationToken).ConfigureAwait(false);
     }
 }

@@ -21,16 +21,18 @@ public sealed class ImageDecoding(IOptions<ImageOptions> options) : IDisposable
         InSlotAsync(() => process(ImageDecoder.Decode(data, _limits)), cancellationToken);
 
     /// <summary>
-    /// Decode and CLIP/SigLIP preprocessing in one pass (the resize runs inside the decoder) into
-    /// <paramref name="destination"/>, within the decode slots; JPEGs may be decoded at reduced scale (Images:JpegShrinkMargin).
+    /// Decode and CLIP/SigLIP preprocessing in one pass (the resize runs inside the decoder) into an array from
+    /// <paramref name="rentDestination"/>, within the decode slots; JPEGs may be decoded at reduced scale
+    /// (Images:JpegShrinkMargin). The array is taken only once a slot is free, so requests waiting for one hold none.
     /// </summary>
-    /// <returns><paramref name="destination"/>, filled.</returns>
-    public Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, float[] destination, CancellationToken cancellationToken)
+    /// <returns>The rented array, filled.</returns>
+    public Task<float[]> DecodeAndProcessAsync(byte[] data, DualEncoderImageProcessor processor, Func<float[]> rentDestination, CancellationToken cancellationToken)
     {
         (int height, int width) = processor.OutputSize;
         int shrinkToShortSide = options.Value.JpegShrinkMargin * Math.Max(height, width);
         return InSlotAsync(() =>
         {
+            float[] destination = rentDestination();
             processor.Process(data, _limits, destination, shrinkToShortSide);
             return destination;
         }, cancellationToken);
