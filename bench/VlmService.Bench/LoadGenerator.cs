@@ -21,6 +21,12 @@ public static class LoadGenerator
         {
             (await target.SendAsync(http)).Response.EnsureSuccessStatusCode();
         }
+        // The generator shares the server's cores: run its own code to full speed (tiered JIT, connections, thread
+        // pool) at the measured concurrency before the clock starts, or that work is charged to the server.
+        if (options.Double("warmup-seconds", 3) is > 0 and double warmupSeconds)
+        {
+            await ClosedLoopAsync(target, http, options.Int("clients", 1), TimeSpan.FromSeconds(warmupSeconds));
+        }
         int? pid = options.Optional("pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : null;
         await using MemorySampler? memory = pid is { } id ? new MemorySampler(id, TimeSpan.FromMilliseconds(200)) : null;
         if (options.Optional("overload-rate") is not null)

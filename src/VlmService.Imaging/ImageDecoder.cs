@@ -84,13 +84,16 @@ public static unsafe class ImageDecoder
         // libvips reads lazily from this buffer, so it stays pinned until the pixels are copied out.
         fixed (byte* bytes = data)
         {
-            VipsImage opened = Open(bytes, data.Length, limits, out ImageHeader header);
-            int shrink = header.Format == "jpeg" && shrinkToShortSide > 0 ? JpegShrink(Math.Min(header.Width, header.Height), shrinkToShortSide) : 1;
             // Random access decodes the whole image into a buffer of its own before the first operation reads it (6 MB
             // for a 1080p photo, zeroed and faulted in on every request); streaming it top to bottom through the
-            // pipeline does not. Turning the image upright reads it out of order, so that one case keeps random access.
-            bool streamed = access == PixelAccess.Sequential && opened.IntField("orientation") is null or 1;
-            if (shrink > 1 || streamed)
+            // pipeline does not. Turning the image upright reads it out of order, so that one case needs random access.
+            // The image is opened for streaming from the start, as nearly every photo is upright: its header is then
+            // parsed once, not a second time for a reopen.
+            bool sequential = access == PixelAccess.Sequential;
+            VipsImage opened = Open(bytes, data.Length, limits, out ImageHeader header, sequential ? SequentialOptions : RandomOptions);
+            int shrink = header.Format == "jpeg" && shrinkToShortSide > 0 ? JpegShrink(Math.Min(header.Width, header.Height), shrinkToShortSide) : 1;
+            bool streamed = sequential && opened.IntField("orientation") is null or 1;
+            if (shrink > 1 || streamed != sequential)
             {
                 opened.Dispose();
                 List<string> options = ["fail_on=warning"];
@@ -121,7 +124,11 @@ public static unsafe class ImageDecoder
     public static int JpegShrink(int shortSide, int needed) =>
         new[] { 8, 4, 2 }.FirstOrDefault(factor => shortSide / factor >= needed, 1);
 
-    private static VipsImage Open(byte* data, int length, ImageLimits limits, out ImageHeader header)
+    // fail_on=warning: a truncated or corrupt file is refused rather than half-decoded, as the reference does.
+    private const string RandomOptions = "[fail_on=warning]";
+    private const string SequentialOptions = "[fail_on=warning,access=sequential]";
+
+    private static VipsImage Open(byte* data, int length, ImageLimits limits, out ImageHeader header, string options = RandomOptions)
     {
         if (length == 0)
         {
@@ -148,8 +155,7 @@ public static unsafe class ImageDecoder
             throw new ImageException(ImageErrorKind.UnsupportedFormat,
                 $"Image format '{name}' is not accepted; send one of: {string.Join(", ", AcceptedFormats)}.");
         }
-        // fail_on=warning: a truncated or corrupt file is refused rather than half-decoded, as the reference does.
-        var image = new VipsImage(Vips.NewFromBuffer(data, (nuint)length, "[fail_on=warning]", 0), "Reading the image header");
+        var image = new VipsImage(Vips.NewFromBuffer(data, (nuint)length, options, 0), "Reading the image header");
         header = new ImageHeader(format, image.Width, image.Height);
         if (header.Width > limits.MaxSide || header.Height > limits.MaxSide || (long)header.Width * header.Height > limits.MaxPixels)
         {
