@@ -93,7 +93,8 @@ public static unsafe class ImageDecoder
             VipsImage opened = Open(bytes, data.Length, limits, out ImageHeader header, sequential ? SequentialOptions : RandomOptions);
             int shrink = header.Format == "jpeg" && shrinkToShortSide > 0 ? JpegShrink(Math.Min(header.Width, header.Height), shrinkToShortSide) : 1;
             bool streamed = sequential && opened.IntField("orientation") is null or 1;
-            if (shrink > 1 || streamed != sequential)
+            // Reopened to decode at reduced scale, or, opened for streaming, to be turned upright with random access.
+            if (shrink > 1 || (sequential && !streamed))
             {
                 opened.Dispose();
                 List<string> options = ["fail_on=warning"];
