@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.OpenApi;
 using Serilog;
@@ -43,6 +44,10 @@ public static class HostExtensions
             options.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             options.SerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
         });
+        // Image bodies are large and arrive at once: a connection goes straight to reading into a buffer instead of
+        // first waiting for data with an empty read, which doubled the receive calls per request. The cost, one
+        // 4 KB block held per connection while it idles, is small for a service behind a gateway.
+        services.Configure<SocketTransportOptions>(options => options.WaitForDataBeforeAllocatingBuffer = false);
         services.AddProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddEndpointsApiExplorer();
