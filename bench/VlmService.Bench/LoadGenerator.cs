@@ -16,6 +16,8 @@ public static class LoadGenerator
     public static async Task<int> RunAsync(BenchOptions options)
     {
         var target = new Target(options);
+        int clients = options.Int("clients", 1);
+        double seconds = options.Double("duration", 30);
         using var http = new HttpClient { BaseAddress = new Uri(options.Text("url", "http://127.0.0.1:8080")), Timeout = TimeSpan.FromMinutes(10) };
         for (int i = 0; i < options.Int("warmup", 2); i++)
         {
@@ -25,7 +27,7 @@ public static class LoadGenerator
         // pool) at the measured concurrency before the clock starts, or that work is charged to the server.
         if (options.Double("warmup-seconds", 3) is > 0 and double warmupSeconds)
         {
-            await ClosedLoopAsync(target, http, options.Int("clients", 1), TimeSpan.FromSeconds(warmupSeconds));
+            await ClosedLoopAsync(target, http, clients, TimeSpan.FromSeconds(warmupSeconds));
         }
         int? pid = options.Optional("pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : null;
         await using MemorySampler? memory = pid is { } id ? new MemorySampler(id, TimeSpan.FromMilliseconds(200)) : null;
@@ -33,11 +35,10 @@ public static class LoadGenerator
         {
             return await Overload.RunAsync(options, target, http);
         }
-        Tally tally = await ClosedLoopAsync(target, http, options.Int("clients", 1), TimeSpan.FromSeconds(options.Double("duration", 30)));
-        Console.WriteLine(tally.Summary($"{target.Scenario} clients={options.Int("clients", 1)}"));
+        Tally tally = await ClosedLoopAsync(target, http, clients, TimeSpan.FromSeconds(seconds));
+        Console.WriteLine(tally.Summary($"{target.Scenario} clients={clients}"));
         if (memory is not null)
         {
-            double seconds = options.Double("duration", 30);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"rss peak={memory.Peak / 1048576.0:F0}MiB first-10%={memory.Mean(0, seconds * 0.1) / 1048576.0:F0}MiB last-10%={memory.Mean(seconds * 0.9, seconds) / 1048576.0:F0}MiB " +
                 $"hwm={MemorySampler.Read(pid!.Value, "VmHWM:") / 1048576.0:F0}MiB"));

@@ -17,7 +17,7 @@ public static unsafe class ImageDecoder
     {
         fixed (byte* bytes = data)
         {
-            using VipsImage image = Open(bytes, data.Length, limits, out ImageHeader header);
+            using VipsImage image = Open(bytes, data.Length, limits, out ImageHeader header, LoadOptions(sequential: false));
             return header;
         }
     }
@@ -90,23 +90,14 @@ public static unsafe class ImageDecoder
             // The image is opened for streaming from the start, as nearly every photo is upright: its header is then
             // parsed once, not a second time for a reopen.
             bool sequential = access == PixelAccess.Sequential;
-            VipsImage opened = Open(bytes, data.Length, limits, out ImageHeader header, sequential ? SequentialOptions : RandomOptions);
+            VipsImage opened = Open(bytes, data.Length, limits, out ImageHeader header, LoadOptions(sequential));
             int shrink = header.Format == "jpeg" && shrinkToShortSide > 0 ? JpegShrink(Math.Min(header.Width, header.Height), shrinkToShortSide) : 1;
             bool streamed = sequential && opened.IntField("orientation") is null or 1;
             // Reopened to decode at reduced scale, or, opened for streaming, to be turned upright with random access.
             if (shrink > 1 || (sequential && !streamed))
             {
                 opened.Dispose();
-                List<string> options = ["fail_on=warning"];
-                if (shrink > 1)
-                {
-                    options.Add($"shrink={shrink}");
-                }
-                if (streamed)
-                {
-                    options.Add("access=sequential");
-                }
-                opened = new VipsImage(Vips.NewFromBuffer(bytes, (nuint)data.Length, $"[{string.Join(',', options)}]", 0), "Reading the image header");
+                opened = new VipsImage(Vips.NewFromBuffer(bytes, (nuint)data.Length, LoadOptions(streamed, shrink), 0), "Reading the image header");
             }
             using VipsImage loaded = opened;
             using VipsImage srgb = ToSrgb8(loaded);
@@ -125,11 +116,12 @@ public static unsafe class ImageDecoder
     public static int JpegShrink(int shortSide, int needed) =>
         new[] { 8, 4, 2 }.FirstOrDefault(factor => shortSide / factor >= needed, 1);
 
-    // fail_on=warning: a truncated or corrupt file is refused rather than half-decoded, as the reference does.
-    private const string RandomOptions = "[fail_on=warning]";
-    private const string SequentialOptions = "[fail_on=warning,access=sequential]";
+    /// <summary>libvips' load options: streamed or random access, and a JPEG scale-on-load factor above 1.</summary>
+    private static string LoadOptions(bool sequential, int shrink = 1) =>
+        // fail_on=warning: a truncated or corrupt file is refused rather than half-decoded, as the reference does.
+        $"[fail_on=warning{(shrink > 1 ? $",shrink={shrink}" : "")}{(sequential ? ",access=sequential" : "")}]";
 
-    private static VipsImage Open(byte* data, int length, ImageLimits limits, out ImageHeader header, string options = RandomOptions)
+    private static VipsImage Open(byte* data, int length, ImageLimits limits, out ImageHeader header, string options)
     {
         if (length == 0)
         {
