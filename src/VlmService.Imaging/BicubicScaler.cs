@@ -54,8 +54,9 @@ internal sealed class BicubicScaler
     /// <see cref="Resampler.CenterCrop"/> cuts it) is computed and kept; a crop larger than the output is ignored,
     /// left to the caller. <paramref name="vectorised"/> false keeps to the scalar passes (tests compare the two).
     /// </summary>
+    /// <param name="reusablePixels">Written over and kept as <see cref="Pixels"/> when it is exactly the kept size; otherwise ignored.</param>
     public BicubicScaler(int sourceWidth, int sourceHeight, int bands, int width, int height, (int Width, int Height)? centerCrop = null,
-        bool vectorised = true)
+        bool vectorised = true, byte[]? reusablePixels = null)
     {
         _sourceWidth = sourceWidth;
         _sourceHeight = sourceHeight;
@@ -74,7 +75,8 @@ internal sealed class BicubicScaler
         }
         int rowLength = ((sourceWidth + (2 * Margin)) * bands) + VectorSlack;
         _rows = [new byte[rowLength], new byte[rowLength], new byte[rowLength], new byte[rowLength]];
-        Pixels = new byte[Width * Height * bands];
+        // Every kept pixel is written, so a new array need not be zeroed first.
+        Pixels = reusablePixels?.Length == Width * Height * bands ? reusablePixels : GC.AllocateUninitializedArray<byte>(Width * Height * bands);
         int filteredLength = (Width * bands) + VectorSlack;
         _filtered = [new int[filteredLength], new int[filteredLength], new int[filteredLength], new int[filteredLength]];
         _blackFiltered = new int[Width * bands];

@@ -39,12 +39,17 @@ public static unsafe class ImageDecoder
     /// Where given, only this center crop of the resized image is returned (as <see cref="Resampler.CenterCrop"/> would
     /// cut it), and bicubic scaling computes nothing outside it; a crop larger than the resized image is left to the caller.
     /// </param>
+    /// <param name="reusablePixels">
+    /// An array bicubic scaling may write the result into (and return) when it is exactly the result's size, so that a
+    /// caller processing one image after another need not allocate each one's pixels.
+    /// </param>
     public static RgbImage DecodeResized(ReadOnlySpan<byte> data, ImageLimits limits, Func<int, int, (int Width, int Height)> target,
-        Interpolation interpolation, int shrinkToShortSide = 0, (int Width, int Height)? centerCrop = null) =>
-        DecodeResized(data, limits, target, interpolation, shrinkToShortSide, PixelAccess.Sequential, centerCrop);
+        Interpolation interpolation, int shrinkToShortSide = 0, (int Width, int Height)? centerCrop = null, byte[]? reusablePixels = null) =>
+        DecodeResized(data, limits, target, interpolation, shrinkToShortSide, PixelAccess.Sequential, centerCrop, reusablePixels);
 
     internal static RgbImage DecodeResized(ReadOnlySpan<byte> data, ImageLimits limits, Func<int, int, (int Width, int Height)> target,
-        Interpolation interpolation, int shrinkToShortSide, PixelAccess access, (int Width, int Height)? centerCrop = null) =>
+        Interpolation interpolation, int shrinkToShortSide, PixelAccess access, (int Width, int Height)? centerCrop = null,
+        byte[]? reusablePixels = null) =>
         Decode(data, limits, shrinkToShortSide, access, srgb =>
         {
             (int width, int height) = target(srgb.Width, srgb.Height);
@@ -64,7 +69,7 @@ public static unsafe class ImageDecoder
             {
                 // The same pixels as libvips' affine below, computed from the rows as they are decoded: the affine (its
                 // inner loop and the regions around it) was about two thirds of a photo's preprocessing.
-                var scaler = new BicubicScaler(source.Width, source.Height, source.Bands, width, height, centerCrop);
+                var scaler = new BicubicScaler(source.Width, source.Height, source.Bands, width, height, centerCrop, reusablePixels: reusablePixels);
                 source.ForEachRow(scaler.Accept);
                 scaler.Finish();
                 return ToRgb(scaler.Width, scaler.Height, source.Bands, scaler.Pixels);

@@ -54,9 +54,10 @@ public sealed class ImageField
             }
             text = text[(comma + 1)..];
         }
-        // The exact size when no whitespace lies inside (the usual case); whitespace only makes it larger.
+        // The exact size when no whitespace lies inside (the usual case); whitespace only makes it larger. Not zeroed
+        // first: only the bytes the decoder writes are kept.
         int padding = text.EndsWith("=="u8) ? 2 : text.EndsWith("="u8) ? 1 : 0;
-        var bytes = new byte[Math.Max(0, (text.Length / 4 * 3) - padding)];
+        byte[] bytes = GC.AllocateUninitializedArray<byte>(Math.Max(0, (text.Length / 4 * 3) - padding));
         if (Base64.DecodeFromUtf8(text, bytes, out _, out int written) != OperationStatus.Done)
         {
             return new(null, ImageFieldProblem.NotBase64);
