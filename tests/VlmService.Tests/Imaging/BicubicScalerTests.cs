@@ -64,25 +64,25 @@ public sealed class BicubicScalerTests(ModelFolders models)
     public void Scaling_into_a_reused_array_writes_every_pixel_of_it()
     {
         var config = ImageProcessorConfig.FromFile(Path.Combine(models.Folder("clip"), "preprocessor_config.json"));
-        (int Width, int Height) crop = (config.CropWidth, config.CropHeight);
         foreach (string path in TestPaths.Photos.Take(3))
         {
             byte[] bytes = File.ReadAllBytes(path);
-            RgbImage fresh = ImageDecoder.DecodeResized(bytes, ImageLimits.Default, (w, h) => ResizeRules.Target(config, w, h), Interpolation.Bicubic, centerCrop: crop);
+            RgbImage fresh = ScaleForClip(bytes, reusablePixels: null);
             // Whatever the array held before (all dark, all bright), the result is the fresh one, in that same array.
             foreach (byte stale in new byte[] { 0, 255 })
             {
                 byte[] reused = Enumerable.Repeat(stale, fresh.Pixels.Length).ToArray();
-                RgbImage into = ImageDecoder.DecodeResized(bytes, ImageLimits.Default, (w, h) => ResizeRules.Target(config, w, h), Interpolation.Bicubic,
-                    centerCrop: crop, reusablePixels: reused);
+                RgbImage into = ScaleForClip(bytes, reused);
                 Assert.Same(reused, into.Pixels);
                 AssertSamePixels(fresh, into, $"{Path.GetFileName(path)} over {stale}");
             }
             // An array of another size is left alone.
             byte[] wrongSize = new byte[fresh.Pixels.Length - 3];
-            Assert.NotSame(wrongSize, ImageDecoder.DecodeResized(bytes, ImageLimits.Default, (w, h) => ResizeRules.Target(config, w, h), Interpolation.Bicubic,
-                centerCrop: crop, reusablePixels: wrongSize).Pixels);
+            Assert.NotSame(wrongSize, ScaleForClip(bytes, wrongSize).Pixels);
         }
+
+        RgbImage ScaleForClip(byte[] bytes, byte[]? reusablePixels) => ImageDecoder.DecodeResized(bytes, ImageLimits.Default,
+            (w, h) => ResizeRules.Target(config, w, h), Interpolation.Bicubic, centerCrop: (config.CropWidth, config.CropHeight), reusablePixels: reusablePixels);
     }
 
     [Fact]
