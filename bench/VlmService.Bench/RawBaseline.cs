@@ -17,7 +17,7 @@ namespace VlmService.Bench;
 /// </summary>
 internal static class RawBaseline
 {
-    private static readonly SessionSettings Settings = new() { Provider = ExecutionProviderKind.Cpu };
+    internal static readonly SessionSettings Settings = new() { Provider = ExecutionProviderKind.Cpu };
 
     /// <summary>
     /// CLIP vision_model: images/s at each batch size, and the single-image latency. With --lanes N, N threads run
@@ -70,15 +70,12 @@ internal static class RawBaseline
     /// <summary>The same work as one /embed call without HTTP or queue: decode, preprocess, run at batch 1.</summary>
     private static void SingleImageEndToEnd(InferenceSession session, DualEncoderImageProcessor processor, byte[] jpeg, double seconds)
     {
-        (int height, int width) = processor.OutputSize;
+        var work = new SingleImageWork(session, processor, jpeg);
         var times = new List<double>();
         var wall = Stopwatch.StartNew();
         while (wall.Elapsed.TotalSeconds < seconds || times.Count < 3)
         {
-            long start = Stopwatch.GetTimestamp();
-            float[] pixels = processor.Process(jpeg, ImageLimits.Default);
-            session.Run([new("pixel_values", new Tensor<float>(pixels, 1, 3, height, width))], ["image_embeds"]);
-            times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            times.Add(work.Run().TotalMs);
         }
         times.Sort();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw-embed decode+preprocess+run batch=1 runs={times.Count} p50={times[times.Count / 2]:F1}ms"));

@@ -18,17 +18,20 @@ public sealed class EmbeddingService(ModelRegistry registry, ImageDecoding decod
     public async Task<EmbeddingResult> EmbedAsync(string? modelId, IReadOnlyList<EmbedInput> inputs, bool normalize, CancellationToken cancellationToken)
     {
         var model = (DualEncoderModel)registry.Resolve(modelId, Capabilities.Embed);
-        if (inputs.Any(i => i.Image is not null))
+        int images = inputs.Count(i => i.Image is not null);
+        if (images > 0)
         {
             model.VisionStage.EnsureCapacity();
         }
-        if (inputs.Any(i => i.Image is null))
+        if (images < inputs.Count)
         {
             model.TextStage.EnsureCapacity();
         }
-        foreach (EmbedInput input in inputs)
+        // Every image's header is checked before any is decoded, so that a bad one fails the request at once. A lone
+        // image needs no such pass (its decode opens it with the same checks), which saves reading its header twice.
+        if (images > 1)
         {
-            if (input.Image is { } image)
+            foreach (byte[] image in inputs.Select(i => i.Image).OfType<byte[]>())
             {
                 decoding.Probe(image);
             }
@@ -50,7 +53,7 @@ public sealed class EmbeddingService(ModelRegistry registry, ImageDecoding decod
         }
         float[][] vectors = await Task.WhenAll(work).ConfigureAwait(false);
         var data = vectors.Select((v, i) => new EmbeddingVector(i, inputs[i].Image is not null, normalize ? Vectors.Normalized(v) : v)).ToList();
-        return new EmbeddingResult(model.Id, model.Dimensions, data, inputs.Count(i => i.Image is not null), textTokens);
+        return new EmbeddingResult(model.Id, model.Dimensions, data, images, textTokens);
     }
 
     internal async Task<float[]> EmbedImageAsync(DualEncoderModel model, byte[] image, CancellationToken cancellationToken)

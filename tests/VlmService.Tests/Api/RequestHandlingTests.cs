@@ -26,9 +26,10 @@ public sealed class RequestHandlingTests(ModelFolders models)
     {
         await using var factory = new VlmServiceFactory(models.Root);
         HttpClient client = await factory.ReadyClientAsync();
+        byte[] image = File.ReadAllBytes(Path.Combine(TestPaths.Images, "edge", name));
         using var form = new MultipartFormDataContent
         {
-            { new ByteArrayContent(File.ReadAllBytes(Path.Combine(TestPaths.Images, "edge", name))), "image", name },
+            { new ByteArrayContent(image), "image", name },
             { new StringContent("cat, dog"), "labels" },
         };
         (int status, JsonNode? body) = await ApiJson.PostFormAsync(client, "/classify", form);
@@ -42,6 +43,14 @@ public sealed class RequestHandlingTests(ModelFolders models)
             Assert.Equal(expected, body!["status"]!.GetValue<int>());
             Assert.False(string.IsNullOrWhiteSpace(body["detail"]?.GetValue<string>()));
         }
+        // /embed decodes a lone image without reading its header first: the decode's own checks give the same answer.
+        using var embedForm = new MultipartFormDataContent
+        {
+            { new ByteArrayContent(image), "image", name },
+        };
+        (int embedStatus, JsonNode? embedBody) = await ApiJson.PostFormAsync(client, "/embed", embedForm);
+        Assert.Equal(expected, embedStatus);
+        Assert.Equal(expected == 200 ? null : expected, embedBody!["status"]?.GetValue<int>());
         (int after, _) = await ApiJson.PostAsync(client, "/classify", new { image = SamplePng, labels = new[] { "cat", "dog" } });
         Assert.Equal(200, after);
     }

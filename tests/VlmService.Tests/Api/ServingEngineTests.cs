@@ -55,7 +55,12 @@ public sealed class ServingEngineTests(ModelFolders models)
 
         float[][] together = await EmbedAsync(images);
         float[][] reversed = await EmbedAsync(images.Reverse());
-        float[][] alone = await Task.WhenAll(images.Select(async image => (await EmbedAsync([image]))[0]));
+        // One request at a time: each image runs as a batch of one, over its own array rather than a batch tensor.
+        var alone = new List<float[]>();
+        foreach (string image in images)
+        {
+            alone.Add((await EmbedAsync([image]))[0]);
+        }
         for (int i = 0; i < images.Length; i++)
         {
             Assert.Equal(alone[i], together[i], (a, b) => Math.Abs(a - b) < 1e-5f);
