@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
@@ -63,7 +64,7 @@ public static class HostExtensions
             });
         });
         services.AddSingleton<ApiMetrics>();
-        services.AddSingleton(provider => new OtlpHolder(OtlpExport.FromConfiguration(provider.GetRequiredService<IConfiguration>())));
+        services.AddSingleton(provider => new OtlpHolder(OtlpExport.FromConfiguration(provider.GetRequiredService<IConfiguration>(), provider.GetRequiredService<IMeterFactory>())));
         services.AddSingleton<PrometheusExporter>();
         services.AddHealthChecks()
             .AddCheck("live", () => HealthCheckResult.Healthy(), tags: ["live"])

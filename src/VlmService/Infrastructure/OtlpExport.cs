@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -18,7 +19,7 @@ internal sealed class OtlpExport : IDisposable
 
     private OtlpExport(MeterProvider provider) => _provider = provider;
 
-    public static OtlpExport? FromConfiguration(IConfiguration configuration)
+    public static OtlpExport? FromConfiguration(IConfiguration configuration, IMeterFactory meterFactory)
     {
         string? endpoint = configuration["OTEL_EXPORTER_OTLP_ENDPOINT"];
         if (string.IsNullOrWhiteSpace(endpoint))
@@ -31,6 +32,10 @@ internal sealed class OtlpExport : IDisposable
         MeterProvider provider = Sdk.CreateMeterProviderBuilder()
             .SetResourceBuilder(ResourceBuilder.CreateDefault().AddService(serviceName))
             .AddMeter(EngineMetrics.MeterName, ApiMetrics.MeterName)
+            // The SDK listens to every meter of these names in the process and merges same-named instruments into one
+            // stream, which it drops for good once any of their meters is disposed. Another host in the process (tests,
+            // or an app hosting two) would then silence this one: only the meters this host's factory made are taken.
+            .AddView(instrument => ReferenceEquals(instrument.Meter.Scope, meterFactory) ? null : MetricStreamConfiguration.Drop)
             .AddOtlpExporter((exporter, reader) =>
             {
                 exporter.Protocol = http ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
