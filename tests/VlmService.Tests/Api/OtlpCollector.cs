@@ -66,11 +66,18 @@ public sealed class OtlpCollector : IAsyncDisposable
             {
                 return; // stopped
             }
-            using var body = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(body);
-            context.Response.StatusCode = 200;
-            context.Response.Close();
-            _received.Writer.TryWrite(new OtlpExportRequest(context.Request.Url!.AbsolutePath, context.Request.ContentType, Encoding.UTF8.GetString(body.ToArray())));
+            try
+            {
+                using var body = new MemoryStream();
+                await context.Request.InputStream.CopyToAsync(body);
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+                _received.Writer.TryWrite(new OtlpExportRequest(context.Request.Url!.AbsolutePath, context.Request.ContentType, Encoding.UTF8.GetString(body.ToArray())));
+            }
+            catch (Exception e) when (e is HttpListenerException or IOException)
+            {
+                // An exporter that gave up mid-request (its host shutting down): nothing was received.
+            }
         }
     }
 
