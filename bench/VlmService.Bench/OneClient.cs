@@ -1,6 +1,4 @@
 using System.Globalization;
-using VlmService.Imaging;
-using VlmService.Onnx;
 
 namespace VlmService.Bench;
 
@@ -15,8 +13,8 @@ internal static class OneClient
     public static async Task<int> RunAsync(BenchOptions options)
     {
         string folder = options.Required("model-dir");
-        var processor = new DualEncoderImageProcessor(ImageProcessorConfig.FromFile(Path.Combine(folder, "preprocessor_config.json")));
-        using var session = InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), RawBaseline.Settings);
+        var processor = ClipFolder.ImageProcessor(folder);
+        using var session = ClipFolder.OpenVision(folder, RawBaseline.Settings);
         var work = new SingleImageWork(session, processor, File.ReadAllBytes(options.Required("image")));
         var target = new Target(options);
         using var http = new HttpClient { BaseAddress = new Uri(options.Text("url", "http://127.0.0.1:8080")) };

@@ -14,7 +14,7 @@ internal static class PreprocessBench
     public static int Run(BenchOptions options)
     {
         string folder = options.Required("model-dir");
-        var processor = new DualEncoderImageProcessor(ImageProcessorConfig.FromFile(Path.Combine(folder, "preprocessor_config.json")));
+        var processor = ClipFolder.ImageProcessor(folder);
         byte[] bytes = File.ReadAllBytes(options.Required("image"));
         (int height, int width) = processor.OutputSize;
         int shrinkTo = options.Int("shrink-margin", 0) * Math.Max(height, width);

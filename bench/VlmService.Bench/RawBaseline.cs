@@ -26,12 +26,12 @@ internal static class RawBaseline
     public static int Embed(BenchOptions options)
     {
         string folder = options.Required("model-dir");
-        var processor = new DualEncoderImageProcessor(ImageProcessorConfig.FromFile(Path.Combine(folder, "preprocessor_config.json")));
+        var processor = ClipFolder.ImageProcessor(folder);
         float[] pixels = processor.Process(ImageDecoder.Decode(File.ReadAllBytes(options.Required("image")), ImageLimits.Default));
         (int height, int width) = processor.OutputSize;
         int lanes = options.Int("lanes", 1);
         SessionSettings settings = lanes > 1 ? Settings with { IntraOpThreads = new ExecutionLanes(lanes).ThreadsPerRun(Environment.ProcessorCount) } : Settings;
-        using var session = InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), settings);
+        using var session = ClipFolder.OpenVision(folder, settings);
         double seconds = options.Double("seconds", 8);
         SingleImageEndToEnd(session, processor, File.ReadAllBytes(options.Required("image")), seconds);
         foreach (int batch in options.Text("batches", "1,2,4,8,16,32").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)))
