@@ -25,42 +25,50 @@ public static class LoadGenerator
         }
         // The generator shares the server's cores: run its own code to full speed (tiered JIT, connections, thread
         // pool) at the measured concurrency before the clock starts, or that work is charged to the server.
-        if (options.Double("warmup-seconds", 3) is > 0 and double warmupSeconds)
-        {
-            await ClosedLoopAsync(target, http, clients, TimeSpan.FromSeconds(warmupSeconds));
-        }
+        var warmup = TimeSpan.FromSeconds(options.Double("warmup-seconds", 3));
         int? pid = options.Optional("pid") is { } p ? int.Parse(p, CultureInfo.InvariantCulture) : null;
-        await using MemorySampler? memory = pid is { } id ? new MemorySampler(id, TimeSpan.FromMilliseconds(200)) : null;
         if (options.Optional("overload-rate") is not null)
         {
+            if (warmup > TimeSpan.Zero)
+            {
+                await ClosedLoopAsync(target, http, clients, warmup);
+            }
             return await Overload.RunAsync(options, target, http);
         }
-        Tally tally = await ClosedLoopAsync(target, http, clients, TimeSpan.FromSeconds(seconds));
+        // Sampled from the start of the warm-up, which then flows into the measured window without a pause.
+        await using MemorySampler? memory = pid is { } id ? new MemorySampler(id, TimeSpan.FromMilliseconds(200)) : null;
+        Tally tally = await ClosedLoopAsync(target, http, clients, TimeSpan.FromSeconds(seconds), warmup);
         Console.WriteLine(tally.Summary($"{target.Scenario} clients={clients}"));
         if (memory is not null)
         {
+            double from = warmup.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"rss peak={memory.Peak / 1048576.0:F0}MiB first-10%={memory.Mean(0, seconds * 0.1) / 1048576.0:F0}MiB last-10%={memory.Mean(seconds * 0.9, seconds) / 1048576.0:F0}MiB " +
-                $"hwm={MemorySampler.Read(pid!.Value, "VmHWM:") / 1048576.0:F0}MiB"));
+                $"rss peak={memory.Peak / 1048576.0:F0}MiB first-10%={memory.Mean(from, from + (seconds * 0.1)) / 1048576.0:F0}MiB " +
+                $"last-10%={memory.Mean(from + (seconds * 0.9), from + seconds) / 1048576.0:F0}MiB hwm={MemorySampler.Read(pid!.Value, "VmHWM:") / 1048576.0:F0}MiB"));
             // The profile by tenths shows growth apart from the ramp-up while the first requests fill the batches.
             Console.WriteLine("rss by tenth (MiB): " + string.Join(' ', Enumerable.Range(0, 10)
-                .Select(t => (memory.Mean(seconds * t / 10, seconds * (t + 1) / 10) / 1048576).ToString(CultureInfo.InvariantCulture))));
+                .Select(t => (memory.Mean(from + (seconds * t / 10), from + (seconds * (t + 1) / 10)) / 1048576).ToString(CultureInfo.InvariantCulture))));
         }
         return tally.Failures == 0 ? 0 : 1;
     }
 
-    public static async Task<Tally> ClosedLoopAsync(Target target, HttpClient http, int clients, TimeSpan duration)
+    /// <summary>
+    /// <paramref name="clients"/> closed-loop clients from now until <paramref name="warmup"/> + <paramref name="duration"/>;
+    /// the tally covers the last <paramref name="duration"/> (see <see cref="SteadyWindow"/>).
+    /// </summary>
+    public static async Task<Tally> ClosedLoopAsync(Target target, HttpClient http, int clients, TimeSpan duration, TimeSpan warmup = default)
     {
-        var tally = new Tally();
-        var end = Stopwatch.GetTimestamp() + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var tally = new Tally(SteadyWindow.After(warmup, duration));
+        Task<TimeSpan> ownProcessorTime = tally.Window!.Value.OwnProcessorTimeAsync();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
         {
-            while (Stopwatch.GetTimestamp() < end)
+            while (tally.Window!.Value.IsOpen)
             {
                 tally.Add(await target.SendAsync(http));
             }
         }));
         tally.Stop();
+        tally.GeneratorProcessorTime = await ownProcessorTime;
         return tally;
     }
 }
@@ -126,41 +134,63 @@ public sealed class Target
         }
         catch (HttpRequestException)
         {
-            return new Outcome(0, Stopwatch.GetElapsedTime(start).TotalMilliseconds, 0, null!);
+            return new Outcome(0, start, Stopwatch.GetTimestamp(), 0, null!);
         }
         string text = await response.Content.ReadAsStringAsync();
-        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        long ended = Stopwatch.GetTimestamp();
         int tokens = Scenario == "vqa" && response.IsSuccessStatusCode ? JsonNode.Parse(text)?["usage"]?["completion_tokens"]?.GetValue<int>() ?? 0 : 0;
-        return new Outcome((int)response.StatusCode, ms, tokens, response);
+        return new Outcome((int)response.StatusCode, start, ended, tokens, response);
     }
 }
 
-public sealed record Outcome(int Status, double Milliseconds, int Tokens, HttpResponseMessage Response);
+/// <summary>One answer: its status, when the request was sent and its answer read (Stopwatch timestamps), tokens generated.</summary>
+public sealed record Outcome(int Status, long Started, long Ended, int Tokens, HttpResponseMessage Response)
+{
+    public double Milliseconds => Stopwatch.GetElapsedTime(Started, Ended).TotalMilliseconds;
+}
 
-/// <summary>Outcomes of one phase: status counts, latencies of 200s, tokens.</summary>
-public sealed class Tally
+/// <summary>
+/// Outcomes of one phase: status counts, latencies of 200s, tokens. With a window, only answers that arrived inside
+/// it are counted, and throughput is each successful request's share inside it (see <see cref="SteadyWindow"/>);
+/// without one (an open-loop burst), every answer counts over the phase's wall time.
+/// </summary>
+public sealed class Tally(SteadyWindow? window = null)
 {
     private readonly Lock _gate = new();
     private readonly List<double> _latencies = [];
     private readonly SortedDictionary<int, int> _statuses = [];
     private readonly Stopwatch _wall = Stopwatch.StartNew();
-    private long _tokens;
+    private double _served;
+    private double _tokens;
+
+    public SteadyWindow? Window => window;
 
     public int Failures { get; private set; }
+
+    /// <summary>The generator's own processor time inside the window, where it has one.</summary>
+    public TimeSpan? GeneratorProcessorTime { get; set; }
 
     public void Add(Outcome outcome)
     {
         lock (_gate)
         {
-            _statuses[outcome.Status] = _statuses.GetValueOrDefault(outcome.Status) + 1;
+            double share = window is { } open ? open.Share(outcome.Started, outcome.Ended) : 1;
+            if (window is null || window.Value.Contains(outcome.Ended))
+            {
+                _statuses[outcome.Status] = _statuses.GetValueOrDefault(outcome.Status) + 1;
+                if (outcome.Status == 200)
+                {
+                    _latencies.Add(outcome.Milliseconds);
+                }
+                else
+                {
+                    Failures++;
+                }
+            }
             if (outcome.Status == 200)
             {
-                _latencies.Add(outcome.Milliseconds);
-                _tokens += outcome.Tokens;
-            }
-            else
-            {
-                Failures++;
+                _served += share;
+                _tokens += share * outcome.Tokens;
             }
         }
         outcome.Response?.Dispose();
@@ -185,11 +215,14 @@ public sealed class Tally
     {
         lock (_gate)
         {
-            double seconds = _wall.Elapsed.TotalSeconds;
+            double seconds = window?.Seconds ?? _wall.Elapsed.TotalSeconds;
             string statuses = string.Join(' ', _statuses.Select(s => $"{s.Key}:{s.Value}"));
+            string generator = GeneratorProcessorTime is { } cpu
+                ? string.Create(CultureInfo.InvariantCulture, $" generator-cpu={cpu.TotalSeconds / seconds * 100:F1}%-of-a-core")
+                : string.Empty;
             return string.Create(CultureInfo.InvariantCulture,
-                $"{label} seconds={seconds:F1} ok={_latencies.Count} req/s={_latencies.Count / seconds:F2} tokens/s={_tokens / seconds:F1} " +
-                $"p50={Percentile(0.5):F1}ms p95={Percentile(0.95):F1}ms p99={Percentile(0.99):F1}ms statuses=[{statuses}]");
+                $"{label} seconds={seconds:F1} ok={_latencies.Count} req/s={_served / seconds:F2} tokens/s={_tokens / seconds:F1} " +
+                $"p50={Percentile(0.5):F1}ms p95={Percentile(0.95):F1}ms p99={Percentile(0.99):F1}ms statuses=[{statuses}]{generator}");
         }
     }
 }

@@ -33,6 +33,8 @@ internal static class RawBaseline
         SessionSettings settings = lanes > 1 ? Settings with { IntraOpThreads = new ExecutionLanes(lanes).ThreadsPerRun(Environment.ProcessorCount) } : Settings;
         using var session = ClipFolder.OpenVision(folder, settings);
         double seconds = options.Double("seconds", 8);
+        // Each batch size's lanes run this long before its window opens, and on until it closes (see SteadyWindow).
+        var warmup = TimeSpan.FromSeconds(options.Double("warmup-seconds", 1));
         SingleImageEndToEnd(session, processor, File.ReadAllBytes(options.Required("image")), seconds);
         foreach (int batch in options.Text("batches", "1,2,4,8,16,32").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)))
         {
@@ -43,26 +45,28 @@ internal static class RawBaseline
             }
             KeyValuePair<string, ITensor>[] inputs = [new("pixel_values", new Tensor<float>(input, batch, 3, height, width))];
             session.Run(inputs, ["image_embeds"]);
-            var times = new List<double>();
-            var wall = Stopwatch.StartNew();
+            var runs = new List<(long Started, long Ended)>();
+            var window = SteadyWindow.After(warmup, TimeSpan.FromSeconds(seconds));
             Parallel.For(0, lanes, new ParallelOptions { MaxDegreeOfParallelism = lanes }, _ =>
             {
-                var mine = new List<double>();
-                while (wall.Elapsed.TotalSeconds < seconds || mine.Count < 3)
+                var mine = new List<(long, long)>();
+                while (window.IsOpen)
                 {
                     long start = Stopwatch.GetTimestamp();
                     session.Run(inputs, ["image_embeds"]);
-                    mine.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    mine.Add((start, Stopwatch.GetTimestamp()));
                 }
-                lock (times)
+                lock (runs)
                 {
-                    times.AddRange(mine);
+                    runs.AddRange(mine);
                 }
             });
-            double elapsed = wall.Elapsed.TotalSeconds;
-            times.Sort();
+            double images = batch * runs.Sum(r => window.Share(r.Started, r.Ended));
+            // Run times of the runs that ended in the window; all of them where a run outlasts the window.
+            List<double> times = [.. (runs.Any(r => window.Contains(r.Ended)) ? runs.Where(r => window.Contains(r.Ended)) : runs)
+                .Select(r => Stopwatch.GetElapsedTime(r.Started, r.Ended).TotalMilliseconds).Order()];
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"raw-embed lanes={lanes} batch={batch} runs={times.Count} p50={times[times.Count / 2]:F1}ms images/s={batch * times.Count / elapsed:F2}"));
+                $"raw-embed lanes={lanes} batch={batch} runs={times.Count} p50={times[times.Count / 2]:F1}ms images/s={images / window.Seconds:F2}"));
         }
         return 0;
     }
