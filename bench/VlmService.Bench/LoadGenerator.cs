@@ -58,11 +58,12 @@ public static class LoadGenerator
     /// </summary>
     public static async Task<Tally> ClosedLoopAsync(Target target, HttpClient http, int clients, TimeSpan duration, TimeSpan warmup = default)
     {
-        var tally = new Tally(SteadyWindow.After(warmup, duration));
-        Task<TimeSpan> ownProcessorTime = tally.Window!.Value.OwnProcessorTimeAsync();
+        var window = SteadyWindow.After(warmup, duration);
+        var tally = new Tally(window);
+        Task<TimeSpan> ownProcessorTime = window.OwnProcessorTimeAsync();
         await Task.WhenAll(Enumerable.Range(0, clients).Select(async _ =>
         {
-            while (tally.Window!.Value.IsOpen)
+            while (window.IsOpen)
             {
                 tally.Add(await target.SendAsync(http));
             }
@@ -162,8 +163,6 @@ public sealed class Tally(SteadyWindow? window = null)
     private readonly Stopwatch _wall = Stopwatch.StartNew();
     private double _served;
     private double _tokens;
-
-    public SteadyWindow? Window => window;
 
     public int Failures { get; private set; }
 

@@ -6,9 +6,8 @@ namespace VlmService.Bench;
 /// The measured stretch of a longer closed loop. Workers start before it opens and keep starting work until it
 /// closes; each piece of work counts by the share of its own duration that fell inside it. Counting whole runs over
 /// the loop's wall time instead charges the figure with the ramp-up and, above all, the drain: after the last start
-/// the final runs finish one by one while cores fall idle, up to a whole batch's time on one core. A 6-s raw run at
-/// batch 8 on two lanes lost several percent that way, more than a 12-s run did, and the service, whose answers take
-/// a second under 32 clients, lost more than raw.
+/// the final runs finish one by one while cores fall idle, up to a whole batch's time on one core, which is several
+/// percent of a 6-s raw run at batch 8 on two lanes and half as much of a 12-s one.
 /// </summary>
 public readonly record struct SteadyWindow(long From, long To)
 {
