@@ -27,7 +27,8 @@ internal static class RawBaseline
     {
         string folder = options.Required("model-dir");
         var processor = ClipFolder.ImageProcessor(folder);
-        float[] pixels = processor.Process(ImageDecoder.Decode(File.ReadAllBytes(options.Required("image")), ImageLimits.Default));
+        byte[] jpeg = File.ReadAllBytes(options.Required("image"));
+        float[] pixels = processor.Process(ImageDecoder.Decode(jpeg, ImageLimits.Default));
         (int height, int width) = processor.OutputSize;
         int lanes = options.Int("lanes", 1);
         SessionSettings settings = lanes > 1 ? Settings with { IntraOpThreads = new ExecutionLanes(lanes).ThreadsPerRun(Environment.ProcessorCount) } : Settings;
@@ -35,7 +36,7 @@ internal static class RawBaseline
         double seconds = options.Double("seconds", 8);
         // Each batch size's lanes run this long before its window opens, and on until it closes (see SteadyWindow).
         var warmup = TimeSpan.FromSeconds(options.Double("warmup-seconds", 1));
-        SingleImageEndToEnd(session, processor, File.ReadAllBytes(options.Required("image")), seconds);
+        SingleImageEndToEnd(session, processor, jpeg, seconds);
         foreach (int batch in options.Text("batches", "1,2,4,8,16,32").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)))
         {
             var input = new float[batch * pixels.Length];

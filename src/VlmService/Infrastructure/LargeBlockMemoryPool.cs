@@ -91,15 +91,16 @@ internal sealed class LargeBlockMemoryPool(int blockSize, int keptBlocks) : Memo
     private sealed class Block(LargeBlockMemoryPool pool, byte[] array) : IMemoryOwner<byte>
     {
         private readonly Memory<byte> _memory = MemoryMarshal.CreateFromPinnedArray(array, 0, array.Length);
-        private int _lent;
+        /// <summary>1 while lent out, 0 in the pool: a second Dispose of the same loan returns nothing.</summary>
+        private int _isLent;
 
-        public Memory<byte> Memory => Volatile.Read(ref _lent) == 1 ? _memory : throw new ObjectDisposedException(nameof(Block));
+        public Memory<byte> Memory => Volatile.Read(ref _isLent) == 1 ? _memory : throw new ObjectDisposedException(nameof(Block));
 
-        public void Lend() => Volatile.Write(ref _lent, 1);
+        public void Lend() => Volatile.Write(ref _isLent, 1);
 
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _lent, 0) == 1)
+            if (Interlocked.Exchange(ref _isLent, 0) == 1)
             {
                 pool.Return(this);
             }
