@@ -210,14 +210,31 @@ public sealed class Tally(SteadyWindow? window = null)
         }
     }
 
+    /// <summary>Successful requests per second: over the window where there is one, else over the wall time.</summary>
+    public double PerSecond
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _served / Seconds;
+            }
+        }
+    }
+
+    /// <summary>The generator's processor time in the window as a percentage of one core, where it was measured.</summary>
+    public double? GeneratorCorePercent => GeneratorProcessorTime is { } cpu ? cpu.TotalSeconds / Seconds * 100 : null;
+
+    private double Seconds => window?.Seconds ?? _wall.Elapsed.TotalSeconds;
+
     public string Summary(string label)
     {
         lock (_gate)
         {
-            double seconds = window?.Seconds ?? _wall.Elapsed.TotalSeconds;
+            double seconds = Seconds;
             string statuses = string.Join(' ', _statuses.Select(s => $"{s.Key}:{s.Value}"));
-            string generator = GeneratorProcessorTime is { } cpu
-                ? string.Create(CultureInfo.InvariantCulture, $" generator-cpu={cpu.TotalSeconds / seconds * 100:F1}%-of-a-core")
+            string generator = GeneratorCorePercent is { } percent
+                ? string.Create(CultureInfo.InvariantCulture, $" generator-cpu={percent:F1}%-of-a-core")
                 : string.Empty;
             return string.Create(CultureInfo.InvariantCulture,
                 $"{label} seconds={seconds:F1} ok={_latencies.Count} req/s={_served / seconds:F2} tokens/s={_tokens / seconds:F1} " +

@@ -6,6 +6,7 @@ namespace VlmService.Bench;
 /// Benchmarks run by hand (never in CI); see bench/README.md.
 ///   load        closed-loop HTTP load against VlmService or the peer server
 ///   raw-embed   CLIP vision_model in-process at batch sizes 1…32, no HTTP
+///   embed-ratio served /embed throughput ÷ raw's, in alternating windows, each against the raw windows around it
 ///   one-client  /embed calls and the same work in-process, one at a time, in alternating pairs
 ///   raw-vqa     vision encoder at its best batch size + prefill + decoding batched N wide, in-process, no HTTP
 ///   preprocess  JPEG → CLIP pixel_values with the service's decoder and processor, in parallel
@@ -29,6 +30,7 @@ public static class Program
         {
             "load" => await LoadGenerator.RunAsync(options),
             "raw-embed" => RawBaseline.Embed(options),
+            "embed-ratio" => await EmbedRatio.RunAsync(options),
             "one-client" => await OneClient.RunAsync(options),
             "raw-vqa" => RawBaseline.Vqa(options),
             "preprocess" => PreprocessBench.Run(options),
@@ -38,7 +40,7 @@ public static class Program
 
     private static int Usage(int exitCode)
     {
-        Console.Error.WriteLine("usage: VlmService.Bench load|raw-embed|one-client|raw-vqa|preprocess --option value …  (see bench/README.md)");
+        Console.Error.WriteLine("usage: VlmService.Bench load|raw-embed|embed-ratio|one-client|raw-vqa|preprocess --option value …  (see bench/README.md)");
         return exitCode;
     }
 }

@@ -31,45 +31,65 @@ internal static class RawBaseline
         float[] pixels = processor.Process(ImageDecoder.Decode(jpeg, ImageLimits.Default));
         (int height, int width) = processor.OutputSize;
         int lanes = options.Int("lanes", 1);
-        SessionSettings settings = lanes > 1 ? Settings with { IntraOpThreads = new ExecutionLanes(lanes).ThreadsPerRun(Environment.ProcessorCount) } : Settings;
-        using var session = ClipFolder.OpenVision(folder, settings);
+        using InferenceSession session = OpenForLanes(folder, lanes);
         double seconds = options.Double("seconds", 8);
         // Each batch size's lanes run this long before its window opens, and on until it closes (see SteadyWindow).
         var warmup = TimeSpan.FromSeconds(options.Double("warmup-seconds", 1));
-        SingleImageEndToEnd(session, processor, jpeg, seconds);
+        SingleImageEndToEnd(session, processor, jpeg, options.Double("single-seconds", seconds));
         foreach (int batch in options.Text("batches", "1,2,4,8,16,32").Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture)))
         {
-            var input = new float[batch * pixels.Length];
-            for (int b = 0; b < batch; b++)
-            {
-                pixels.CopyTo(input, b * pixels.Length);
-            }
-            KeyValuePair<string, ITensor>[] inputs = [new("pixel_values", new Tensor<float>(input, batch, 3, height, width))];
-            session.Run(inputs, ["image_embeds"]);
-            var runs = new List<(long Started, long Ended)>();
-            var window = SteadyWindow.After(warmup, TimeSpan.FromSeconds(seconds));
-            Parallel.For(0, lanes, new ParallelOptions { MaxDegreeOfParallelism = lanes }, _ =>
-            {
-                var mine = new List<(long, long)>();
-                while (window.IsOpen)
-                {
-                    long start = Stopwatch.GetTimestamp();
-                    session.Run(inputs, ["image_embeds"]);
-                    mine.Add((start, Stopwatch.GetTimestamp()));
-                }
-                lock (runs)
-                {
-                    runs.AddRange(mine);
-                }
-            });
-            double images = batch * runs.Sum(r => window.Share(r.Started, r.Ended));
-            // Run times of the runs that ended in the window; all of them where a run outlasts the window.
-            List<double> times = [.. (runs.Any(r => window.Contains(r.Ended)) ? runs.Where(r => window.Contains(r.Ended)) : runs)
-                .Select(r => Stopwatch.GetElapsedTime(r.Started, r.Ended).TotalMilliseconds).Order()];
+            (double imagesPerSecond, List<double> times) = RunLanes(session, BatchInput(pixels, batch, processor.OutputSize), lanes, warmup, TimeSpan.FromSeconds(seconds));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"raw-embed lanes={lanes} batch={batch} runs={times.Count} p50={times[times.Count / 2]:F1}ms images/s={images / window.Seconds:F2}"));
+                $"raw-embed lanes={lanes} batch={batch} runs={times.Count} p50={times[times.Count / 2]:F1}ms images/s={imagesPerSecond:F2}"));
         }
         return 0;
+    }
+
+    /// <summary>The vision session as the service opens it for <paramref name="lanes"/> lanes: each run on cores ÷ lanes threads.</summary>
+    internal static InferenceSession OpenForLanes(string folder, int lanes) => ClipFolder.OpenVision(folder,
+        lanes > 1 ? Settings with { IntraOpThreads = new ExecutionLanes(lanes).ThreadsPerRun(Environment.ProcessorCount) } : Settings);
+
+    /// <summary>A pixel_values batch of <paramref name="batch"/> copies of one image's pixels.</summary>
+    internal static KeyValuePair<string, ITensor>[] BatchInput(float[] pixels, int batch, (int Height, int Width) size)
+    {
+        var input = new float[batch * pixels.Length];
+        for (int b = 0; b < batch; b++)
+        {
+            pixels.CopyTo(input, b * pixels.Length);
+        }
+        return [new("pixel_values", new Tensor<float>(input, batch, 3, size.Height, size.Width))];
+    }
+
+    /// <summary>
+    /// <paramref name="lanes"/> threads running <paramref name="inputs"/> back to back through a steady window that
+    /// opens after <paramref name="warmup"/>: images per second inside it, and the times of the runs that ended in it
+    /// (all runs where one outlasts the window).
+    /// </summary>
+    internal static (double ImagesPerSecond, List<double> RunTimes) RunLanes(InferenceSession session, KeyValuePair<string, ITensor>[] inputs,
+        int lanes, TimeSpan warmup, TimeSpan length)
+    {
+        int batch = (int)inputs[0].Value.Shape[0];
+        session.Run(inputs, ["image_embeds"]);
+        var runs = new List<(long Started, long Ended)>();
+        var window = SteadyWindow.After(warmup, length);
+        Parallel.For(0, lanes, new ParallelOptions { MaxDegreeOfParallelism = lanes }, _ =>
+        {
+            var mine = new List<(long, long)>();
+            while (window.IsOpen)
+            {
+                long start = Stopwatch.GetTimestamp();
+                session.Run(inputs, ["image_embeds"]);
+                mine.Add((start, Stopwatch.GetTimestamp()));
+            }
+            lock (runs)
+            {
+                runs.AddRange(mine);
+            }
+        });
+        double images = batch * runs.Sum(r => window.Share(r.Started, r.Ended));
+        List<double> times = [.. (runs.Any(r => window.Contains(r.Ended)) ? runs.Where(r => window.Contains(r.Ended)) : runs)
+            .Select(r => Stopwatch.GetElapsedTime(r.Started, r.Ended).TotalMilliseconds).Order()];
+        return (images / window.Seconds, times);
     }
 
     /// <summary>The same work as one /embed call without HTTP or queue: decode, preprocess, run at batch 1.</summary>

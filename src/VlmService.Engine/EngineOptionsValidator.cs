@@ -75,6 +75,10 @@ internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, 
         {
             errors.Add("Batching:MaxVisionBatchSize must be 0 (automatic) or more.");
         }
+        if (options.MaxEncoderBatchSize < 0)
+        {
+            errors.Add("Batching:MaxEncoderBatchSize must be 0 (automatic) or more.");
+        }
         if (options.EncoderLanes is < 1 or > 64)
         {
             errors.Add("Batching:EncoderLanes must be between 1 and 64.");

@@ -29,6 +29,25 @@ public sealed record BatchingOptions
         MaxVisionBatchSize > 0 ? MaxVisionBatchSize : provider == ExecutionProviders.Cuda ? MaxBatchSize : 1);
 
     /// <summary>
+    /// The batch limit of CLIP/SigLIP image encoders; 0 chooses by provider: <see cref="CpuEncoderImagesPerThread"/> per
+    /// thread of a run on CPU (capped by <see cref="MaxBatchSize"/>), <see cref="MaxBatchSize"/> on CUDA.
+    /// </summary>
+    public int MaxEncoderBatchSize { get; set; }
+
+    /// <summary>
+    /// Images per thread of a run at which CLIP base cost least per image on CPU (bench/README.md): runs on one thread
+    /// each (two lanes on two cores) were 2–8 % slower per image at batch 16 than at 8, runs on two threads (one lane)
+    /// 3–4 % faster at 16 than at 8.
+    /// </summary>
+    public const int CpuEncoderImagesPerThread = 8;
+
+    /// <summary>The image-encoder batch limit for a dual encoder whose vision runs go to <paramref name="provider"/> on <paramref name="threadsPerRun"/> threads.</summary>
+    public int EncoderBatchLimit(string provider, int threadsPerRun) => Math.Min(MaxBatchSize,
+        MaxEncoderBatchSize > 0 ? MaxEncoderBatchSize
+        : provider == ExecutionProviders.Cuda ? MaxBatchSize
+        : CpuEncoderImagesPerThread * Math.Max(1, threadsPerRun));
+
+    /// <summary>
     /// How many batches of CLIP/SigLIP encoders run at once, each on cores ÷ lanes threads of its own. 1 runs one batch
     /// at a time on all the cores: the lowest latency for a lone request. 2 or more suit sustained embedding traffic on
     /// a CPU (a catalogue at night), where runs on one thread each get through more images per second than runs split

@@ -64,6 +64,9 @@ public sealed class BatchingStage<TInput, TOutput> : IAsyncDisposable
 
     public int QueueDepth => Volatile.Read(ref _depth);
 
+    /// <summary>The most requests one batch of this stage takes.</summary>
+    public int MaxBatchSize => _options.MaxBatchSize;
+
     /// <summary>
     /// Refuses (503) before any expensive preparation when the queue is already full, so a burst is turned away
     /// before its images are decoded.

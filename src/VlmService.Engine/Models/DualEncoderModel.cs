@@ -22,8 +22,8 @@ public sealed class DualEncoderModel : ILoadedModel
     private readonly PixelBuffers _pixels;
 
     private DualEncoderModel(string id, string family, string folder, bool isDemo, Tokenizer tokenizer, DualEncoderImageProcessor processor,
-        InferenceSession text, InferenceSession vision, LogitCalibration calibration, BatchingOptions batching, ExecutionLanes? lanes, TimeProvider time,
-        EngineMetrics metrics, ILogger logger)
+        InferenceSession text, InferenceSession vision, LogitCalibration calibration, BatchingOptions batching, ExecutionLanes? lanes, int threadsPerRun,
+        TimeProvider time, EngineMetrics metrics, ILogger logger)
     {
         Id = id;
         Family = family;
@@ -39,9 +39,11 @@ public sealed class DualEncoderModel : ILoadedModel
         Dimensions = (int)text.Outputs.First(o => o.Name == _textOutput).Dimensions[^1];
         TextStage = new BatchingStage<int[], float[]>($"{id}/text_encoder", RunText, batching, time, metrics, logger, lanes: lanes);
         (int height, int width) = processor.OutputSize;
+        int visionBatch = batching.EncoderBatchLimit(vision.Provider, threadsPerRun);
         // Images held at once: a batch being filled and one running per lane; more than that are allocated as needed.
-        _pixels = new PixelBuffers(3 * height * width, batching.MaxBatchSize, batching.MaxBatchSize * ((lanes?.Count ?? 1) + 1));
-        VisionStage = new BatchingStage<float[], float[]>($"{id}/vision_encoder", RunVision, batching, time, metrics, logger, lanes: lanes);
+        _pixels = new PixelBuffers(3 * height * width, visionBatch, visionBatch * ((lanes?.Count ?? 1) + 1));
+        VisionStage = new BatchingStage<float[], float[]>($"{id}/vision_encoder", RunVision, batching with { MaxBatchSize = visionBatch }, time, metrics,
+            logger, lanes: lanes);
     }
 
     public string Id { get; }
@@ -114,7 +116,8 @@ public sealed class DualEncoderModel : ILoadedModel
                 EngineLog.ScaleFromConfig(logger, id);
                 calibration = LogitCalibration.FromConfig(JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!);
             }
-            return new DualEncoderModel(id, family, folder, isDemo, tokenizer, processor, text, vision, calibration, batching, lanes, time, metrics, logger);
+            return new DualEncoderModel(id, family, folder, isDemo, tokenizer, processor, text, vision, calibration, batching, lanes,
+                settings.IntraOpThreads ?? InferenceSession.SharedThreads, time, metrics, logger);
         }
         catch
         {

@@ -112,6 +112,7 @@ public sealed class StartupValidationTests
     [Theory]
     [InlineData("Batching:MaxBatchSize", "0", "Batching:MaxBatchSize")]
     [InlineData("Batching:MaxVisionBatchSize", "-1", "Batching:MaxVisionBatchSize")]
+    [InlineData("Batching:MaxEncoderBatchSize", "-1", "Batching:MaxEncoderBatchSize")]
     [InlineData("Batching:EncoderLanes", "0", "Batching:EncoderLanes")]
     [InlineData("Generation:MaxConcurrentSequences", "0", "Generation:MaxConcurrentSequences")]
     [InlineData("Generation:MaxJoinWait", "-00:00:01", "Generation:MaxJoinWait")]

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using VlmService.Engine.Generation;
+using VlmService.Engine.Models;
 
 namespace VlmService.Tests.Api;
 
@@ -99,6 +100,25 @@ public sealed class ServingEngineTests(ModelFolders models)
         {
             Assert.Equal(expected[i], actual[i], (a, b) => Math.Abs(a - b) < 1e-5f);
         }
+    }
+
+    [Theory]
+    [InlineData(null, 8)]
+    [InlineData("12", 12)]
+    public async Task Image_encoder_lanes_of_one_thread_take_batches_of_eight_unless_told_otherwise_and_the_text_encoder_keeps_the_batch_limit(
+        string? configured, int expected)
+    {
+        var settings = new Dictionary<string, string> { ["Batching:EncoderLanes"] = "2", ["Models:IntraOpThreads"] = "2" };
+        if (configured is not null)
+        {
+            settings["Batching:MaxEncoderBatchSize"] = configured;
+        }
+        await using var factory = new VlmServiceFactory(models.Root, settings: settings);
+        await factory.ReadyClientAsync();
+        var clip = (DualEncoderModel)factory.Services.GetRequiredService<ModelRegistry>().Resolve("clip-tiny", Capabilities.Embed);
+        Assert.Equal("CPUExecutionProvider", clip.Provider);
+        Assert.Equal(expected, clip.VisionStage.MaxBatchSize);
+        Assert.Equal(16, clip.TextStage.MaxBatchSize);
     }
 
     [Fact]
