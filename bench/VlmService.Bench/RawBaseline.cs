@@ -29,7 +29,6 @@ internal static class RawBaseline
         var processor = ClipFolder.ImageProcessor(folder);
         byte[] jpeg = File.ReadAllBytes(options.Required("image"));
         float[] pixels = processor.Process(ImageDecoder.Decode(jpeg, ImageLimits.Default));
-        (int height, int width) = processor.OutputSize;
         int lanes = options.Int("lanes", 1);
         using InferenceSession session = OpenForLanes(folder, lanes);
         double seconds = options.Double("seconds", 8);
