@@ -36,8 +36,8 @@ public sealed record BatchingOptions
 
     /// <summary>
     /// Images per thread of a run at which CLIP base cost least per image on CPU (bench/README.md): runs on one thread
-    /// each (two lanes on two cores) were 2–8 % slower per image at batch 16 than at 8, runs on two threads (one lane)
-    /// 3–4 % faster at 16 than at 8.
+    /// each (two lanes on two cores) were up to 8 % slower per image at batch 16 than at 8, runs on two threads (one
+    /// lane) 3–5 % faster at 16 than at 8.
     /// </summary>
     public const int CpuEncoderImagesPerThread = 8;
 
