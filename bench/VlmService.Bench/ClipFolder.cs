@@ -3,7 +3,7 @@ using VlmService.Onnx;
 
 namespace VlmService.Bench;
 
-/// <summary>What the in-process modes open from a CLIP model folder (--model-dir), in the service's layout.</summary>
+/// <summary>What the in-process modes open from a CLIP or SigLIP model folder (--model-dir), in the service's layout.</summary>
 internal static class ClipFolder
 {
     public static DualEncoderImageProcessor ImageProcessor(string folder) =>
@@ -11,4 +11,8 @@ internal static class ClipFolder
 
     public static InferenceSession OpenVision(string folder, SessionSettings settings) =>
         InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), settings);
+
+    /// <summary>The output the service reads: CLIP's projected image_embeds, or pooler_output where there is none (SigLIP).</summary>
+    public static string VisionOutput(InferenceSession vision) =>
+        vision.Outputs.Any(o => o.Name == "image_embeds") ? "image_embeds" : "pooler_output";
 }

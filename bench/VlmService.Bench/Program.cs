@@ -5,7 +5,7 @@ namespace VlmService.Bench;
 /// <summary>
 /// Benchmarks run by hand (never in CI); see bench/README.md.
 ///   load        closed-loop HTTP load against VlmService or the peer server
-///   raw-embed   CLIP vision_model in-process at batch sizes 1…32, no HTTP
+///   raw-embed   CLIP or SigLIP vision_model in-process at batch sizes 1…32, no HTTP
 ///   embed-ratio served /embed throughput ÷ raw's, in alternating windows, each against the raw windows around it
 ///   one-client  /embed calls and the same work in-process, one at a time, in alternating pairs
 ///   raw-vqa     vision encoder at its best batch size + prefill + decoding batched N wide, in-process, no HTTP

@@ -20,8 +20,8 @@ internal static class RawBaseline
     internal static readonly SessionSettings Settings = new() { Provider = ExecutionProviderKind.Cpu };
 
     /// <summary>
-    /// CLIP vision_model: images/s at each batch size, and the single-image latency. With --lanes N, N threads run
-    /// batches on the session at once, each run on cores ÷ N threads (the service's Batching:EncoderLanes).
+    /// CLIP or SigLIP vision_model: images/s at each batch size, and the single-image latency. With --lanes N, N
+    /// threads run batches on the session at once, each run on cores ÷ N threads (the service's Batching:EncoderLanes).
     /// </summary>
     public static int Embed(BenchOptions options)
     {
@@ -68,7 +68,8 @@ internal static class RawBaseline
         int lanes, TimeSpan warmup, TimeSpan length)
     {
         int batch = (int)inputs[0].Value.Shape[0];
-        session.Run(inputs, ["image_embeds"]);
+        string output = ClipFolder.VisionOutput(session);
+        session.Run(inputs, [output]);
         var runs = new List<(long Started, long Ended)>();
         var window = SteadyWindow.After(warmup, length);
         Parallel.For(0, lanes, new ParallelOptions { MaxDegreeOfParallelism = lanes }, _ =>
@@ -77,7 +78,7 @@ internal static class RawBaseline
             while (window.IsOpen)
             {
                 long start = Stopwatch.GetTimestamp();
-                session.Run(inputs, ["image_embeds"]);
+                session.Run(inputs, [output]);
                 mine.Add((start, Stopwatch.GetTimestamp()));
             }
             lock (runs)
