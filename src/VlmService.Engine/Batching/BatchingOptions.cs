@@ -29,23 +29,30 @@ public sealed record BatchingOptions
         MaxVisionBatchSize > 0 ? MaxVisionBatchSize : provider == ExecutionProviders.Cuda ? MaxBatchSize : 1);
 
     /// <summary>
-    /// The batch limit of CLIP/SigLIP image encoders; 0 chooses by provider: <see cref="CpuEncoderImagesPerThread"/> per
-    /// thread of a run on CPU (capped by <see cref="MaxBatchSize"/>), <see cref="MaxBatchSize"/> on CUDA.
+    /// The batch limit of CLIP/SigLIP image encoders; 0 chooses by provider: on CPU as many images as make
+    /// <see cref="CpuEncoderTokensPerThread"/> patch tokens per thread of a run (at least 1, at most
+    /// <see cref="MaxBatchSize"/>), on CUDA <see cref="MaxBatchSize"/>.
     /// </summary>
     public int MaxEncoderBatchSize { get; set; }
 
     /// <summary>
-    /// Images per thread of a run at which CLIP base cost least per image on CPU (bench/README.md): runs on one thread
-    /// each (two lanes on two cores) were up to 8 % slower per image at batch 16 than at 8, runs on two threads (one
-    /// lane) 3–5 % faster at 16 than at 8.
+    /// Patch tokens per thread of a run at which image encoders cost least per image on CPU (bench/README.md): CLIP base
+    /// (49 per image) at 8 images per thread, up to 8 % cheaper per image than at 16; SigLIP base (196) at 2, 7–17 %
+    /// cheaper than at 8.
     /// </summary>
-    public const int CpuEncoderImagesPerThread = 8;
+    public const int CpuEncoderTokensPerThread = 400;
 
-    /// <summary>The image-encoder batch limit for a dual encoder whose vision runs go to <paramref name="provider"/> on <paramref name="threadsPerRun"/> threads.</summary>
-    public int EncoderBatchLimit(string provider, int threadsPerRun) => Math.Min(MaxBatchSize,
-        MaxEncoderBatchSize > 0 ? MaxEncoderBatchSize
+    /// <summary>Patch tokens of a CLIP ViT-B/32 image at 224², assumed where a model's config does not give its patch size.</summary>
+    public const int DefaultEncoderTokensPerImage = 49;
+
+    /// <summary>
+    /// The image-encoder batch limit for a dual encoder whose vision runs go to <paramref name="provider"/> on
+    /// <paramref name="threadsPerRun"/> threads, each image making <paramref name="tokensPerImage"/> patch tokens.
+    /// </summary>
+    public int EncoderBatchLimit(string provider, int threadsPerRun, int? tokensPerImage) =>
+        MaxEncoderBatchSize > 0 ? Math.Min(MaxBatchSize, MaxEncoderBatchSize)
         : provider == ExecutionProviders.Cuda ? MaxBatchSize
-        : CpuEncoderImagesPerThread * Math.Max(1, threadsPerRun));
+        : Math.Clamp(CpuEncoderTokensPerThread * Math.Max(1, threadsPerRun) / Math.Max(1, tokensPerImage ?? DefaultEncoderTokensPerImage), 1, MaxBatchSize);
 
     /// <summary>
     /// How many batches of CLIP/SigLIP encoders run at once, each on cores ÷ lanes threads of its own. 1 runs one batch

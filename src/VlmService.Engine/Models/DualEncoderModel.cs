@@ -23,7 +23,7 @@ public sealed class DualEncoderModel : ILoadedModel
 
     private DualEncoderModel(string id, string family, string folder, bool isDemo, Tokenizer tokenizer, DualEncoderImageProcessor processor,
         InferenceSession text, InferenceSession vision, LogitCalibration calibration, BatchingOptions batching, ExecutionLanes? lanes, int threadsPerRun,
-        TimeProvider time, EngineMetrics metrics, ILogger logger)
+        int? patchSize, TimeProvider time, EngineMetrics metrics, ILogger logger)
     {
         Id = id;
         Family = family;
@@ -39,7 +39,8 @@ public sealed class DualEncoderModel : ILoadedModel
         Dimensions = (int)text.Outputs.First(o => o.Name == _textOutput).Dimensions[^1];
         TextStage = new BatchingStage<int[], float[]>($"{id}/text_encoder", RunText, batching, time, metrics, logger, lanes: lanes);
         (int height, int width) = processor.OutputSize;
-        int visionBatch = batching.EncoderBatchLimit(vision.Provider, threadsPerRun);
+        int? tokensPerImage = patchSize is > 0 and int p ? (height / p) * (width / p) : null;
+        int visionBatch = batching.EncoderBatchLimit(vision.Provider, threadsPerRun, tokensPerImage);
         // Images held at once: a batch being filled and one running per lane; more than that are allocated as needed.
         _pixels = new PixelBuffers(3 * height * width, visionBatch, visionBatch * ((lanes?.Count ?? 1) + 1));
         VisionStage = new BatchingStage<float[], float[]>($"{id}/vision_encoder", RunVision, batching with { MaxBatchSize = visionBatch }, time, metrics,
@@ -106,6 +107,7 @@ public sealed class DualEncoderModel : ILoadedModel
                 EngineLog.CudaFallback(logger, id, reason);
             }
             string fullModel = Path.Combine(folder, "onnx", "model.onnx");
+            JsonNode config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
             LogitCalibration calibration;
             if (File.Exists(fullModel))
             {
@@ -114,10 +116,11 @@ public sealed class DualEncoderModel : ILoadedModel
             else
             {
                 EngineLog.ScaleFromConfig(logger, id);
-                calibration = LogitCalibration.FromConfig(JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!);
+                calibration = LogitCalibration.FromConfig(config);
             }
+            int? patchSize = config["vision_config"]?["patch_size"] is JsonValue patch && patch.TryGetValue(out int size) ? size : null;
             return new DualEncoderModel(id, family, folder, isDemo, tokenizer, processor, text, vision, calibration, batching, lanes,
-                settings.IntraOpThreads ?? InferenceSession.SharedThreads, time, metrics, logger);
+                settings.IntraOpThreads ?? InferenceSession.SharedThreads, patchSize, time, metrics, logger);
         }
         catch
         {

@@ -103,10 +103,11 @@ public sealed class ServingEngineTests(ModelFolders models)
     }
 
     [Theory]
-    [InlineData(null, 8)]
-    [InlineData("12", 12)]
-    public async Task Image_encoder_lanes_of_one_thread_take_batches_of_eight_unless_told_otherwise_and_the_text_encoder_keeps_the_batch_limit(
-        string? configured, int expected)
+    [InlineData("clip-tiny", null, 8)]
+    [InlineData("siglip-tiny", null, 2)]
+    [InlineData("clip-tiny", "12", 12)]
+    public async Task Image_encoder_lanes_of_one_thread_batch_by_patch_tokens_unless_told_otherwise_and_the_text_encoder_keeps_the_batch_limit(
+        string model, string? configured, int expected)
     {
         var settings = new Dictionary<string, string> { ["Batching:EncoderLanes"] = "2", ["Models:IntraOpThreads"] = "2" };
         if (configured is not null)
@@ -115,10 +116,11 @@ public sealed class ServingEngineTests(ModelFolders models)
         }
         await using var factory = new VlmServiceFactory(models.Root, settings: settings);
         await factory.ReadyClientAsync();
-        var clip = (DualEncoderModel)factory.Services.GetRequiredService<ModelRegistry>().Resolve("clip-tiny", Capabilities.Embed);
-        Assert.Equal("CPUExecutionProvider", clip.Provider);
-        Assert.Equal(expected, clip.VisionStage.MaxBatchSize);
-        Assert.Equal(16, clip.TextStage.MaxBatchSize);
+        // The tiny folders keep the real patch grids: CLIP 7 × 7 patches of 32 px at 224², SigLIP 14 × 14 of 16 px.
+        var encoder = (DualEncoderModel)factory.Services.GetRequiredService<ModelRegistry>().Resolve(model, Capabilities.Embed);
+        Assert.Equal("CPUExecutionProvider", encoder.Provider);
+        Assert.Equal(expected, encoder.VisionStage.MaxBatchSize);
+        Assert.Equal(16, encoder.TextStage.MaxBatchSize);
     }
 
     [Fact]

@@ -34,16 +34,21 @@ public sealed class BatchingStageTests : IAsyncDisposable
         Assert.Equal(expected, new BatchingOptions { MaxVisionBatchSize = configured, MaxBatchSize = maxBatch }.VisionBatchLimit(provider));
 
     [Theory]
-    [InlineData(0, "CPUExecutionProvider", 1, 16, 8)]
-    [InlineData(0, "CPUExecutionProvider", 2, 16, 16)]
-    [InlineData(0, "CPUExecutionProvider", 4, 16, 16)]
-    [InlineData(0, "CPUExecutionProvider", 1, 4, 4)]
-    [InlineData(0, "CUDAExecutionProvider", 1, 16, 16)]
-    [InlineData(12, "CPUExecutionProvider", 1, 16, 12)]
-    [InlineData(32, "CUDAExecutionProvider", 1, 16, 16)]
-    public void Image_encoder_batches_default_to_eight_per_thread_of_a_run_on_cpu_and_to_the_batch_limit_on_cuda(int configured, string provider,
-        int threadsPerRun, int maxBatch, int expected) =>
-        Assert.Equal(expected, new BatchingOptions { MaxEncoderBatchSize = configured, MaxBatchSize = maxBatch }.EncoderBatchLimit(provider, threadsPerRun));
+    [InlineData(0, "CPUExecutionProvider", 1, 49, 16, 8)]
+    [InlineData(0, "CPUExecutionProvider", 2, 49, 16, 16)]
+    [InlineData(0, "CPUExecutionProvider", 4, 49, 16, 16)]
+    [InlineData(0, "CPUExecutionProvider", 1, 196, 16, 2)]
+    [InlineData(0, "CPUExecutionProvider", 2, 196, 16, 4)]
+    [InlineData(0, "CPUExecutionProvider", 1, 577, 16, 1)]
+    [InlineData(0, "CPUExecutionProvider", 1, null, 16, 8)]
+    [InlineData(0, "CPUExecutionProvider", 1, 49, 4, 4)]
+    [InlineData(0, "CUDAExecutionProvider", 1, 196, 16, 16)]
+    [InlineData(12, "CPUExecutionProvider", 1, 196, 16, 12)]
+    [InlineData(32, "CUDAExecutionProvider", 1, 49, 16, 16)]
+    public void Image_encoder_batches_default_to_about_400_patch_tokens_per_thread_of_a_run_on_cpu_and_to_the_batch_limit_on_cuda(
+        int configured, string provider, int threadsPerRun, int? tokensPerImage, int maxBatch, int expected) =>
+        Assert.Equal(expected, new BatchingOptions { MaxEncoderBatchSize = configured, MaxBatchSize = maxBatch }
+            .EncoderBatchLimit(provider, threadsPerRun, tokensPerImage));
 
     [Fact]
     public async Task A_batch_runs_as_soon_as_it_is_full_without_waiting_for_the_delay()
