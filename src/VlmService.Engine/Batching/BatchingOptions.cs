@@ -37,7 +37,7 @@ public sealed record BatchingOptions
 
     /// <summary>
     /// Patch tokens per thread of a run at which image encoders cost least per image on CPU (bench/README.md): CLIP base
-    /// (49 per image) at 8 images per thread, up to 8 % cheaper per image than at 16; SigLIP base (196) at 2, 7–17 %
+    /// (49 per image) at 8 images per thread, up to 8 % cheaper per image than at 16; SigLIP base (196) at 2–4, 7–17 %
     /// cheaper than at 8.
     /// </summary>
     public const int CpuEncoderTokensPerThread = 400;
