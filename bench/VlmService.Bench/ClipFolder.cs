@@ -1,3 +1,4 @@
+using VlmService.Engine.Models;
 using VlmService.Imaging;
 using VlmService.Onnx;
 
@@ -12,7 +13,6 @@ internal static class ClipFolder
     public static InferenceSession OpenVision(string folder, SessionSettings settings) =>
         InferenceSession.Open(Path.Combine(folder, "onnx", "vision_model.onnx"), settings);
 
-    /// <summary>The output the service reads: CLIP's projected image_embeds, or pooler_output where there is none (SigLIP).</summary>
-    public static string VisionOutput(InferenceSession vision) =>
-        vision.Outputs.Any(o => o.Name == "image_embeds") ? "image_embeds" : "pooler_output";
+    /// <summary>The output the service reads image embeddings from.</summary>
+    public static string VisionOutput(InferenceSession vision) => DualEncoderModel.EmbeddingOutput(vision, "image_embeds");
 }

@@ -22,8 +22,8 @@ public sealed class DualEncoderModel : ILoadedModel
     private readonly PixelBuffers _pixels;
 
     private DualEncoderModel(string id, string family, string folder, bool isDemo, Tokenizer tokenizer, DualEncoderImageProcessor processor,
-        InferenceSession text, InferenceSession vision, LogitCalibration calibration, BatchingOptions batching, ExecutionLanes? lanes, int threadsPerRun,
-        int? patchSize, TimeProvider time, EngineMetrics metrics, ILogger logger)
+        InferenceSession text, InferenceSession vision, LogitCalibration calibration, BatchingOptions batching, int visionBatch, ExecutionLanes? lanes,
+        TimeProvider time, EngineMetrics metrics, ILogger logger)
     {
         Id = id;
         Family = family;
@@ -33,14 +33,12 @@ public sealed class DualEncoderModel : ILoadedModel
         ImageProcessor = processor;
         _textSession = text;
         _visionSession = vision;
-        _textOutput = PickOutput(text, "text_embeds");
-        _visionOutput = PickOutput(vision, "image_embeds");
+        _textOutput = EmbeddingOutput(text, "text_embeds");
+        _visionOutput = EmbeddingOutput(vision, "image_embeds");
         Calibration = calibration;
         Dimensions = (int)text.Outputs.First(o => o.Name == _textOutput).Dimensions[^1];
         TextStage = new BatchingStage<int[], float[]>($"{id}/text_encoder", RunText, batching, time, metrics, logger, lanes: lanes);
         (int height, int width) = processor.OutputSize;
-        int? tokensPerImage = patchSize is > 0 and int p ? (height / p) * (width / p) : null;
-        int visionBatch = batching.EncoderBatchLimit(vision.Provider, threadsPerRun, tokensPerImage);
         // Images held at once: a batch being filled and one running per lane; more than that are allocated as needed.
         _pixels = new PixelBuffers(3 * height * width, visionBatch, visionBatch * ((lanes?.Count ?? 1) + 1));
         VisionStage = new BatchingStage<float[], float[]>($"{id}/vision_encoder", RunVision, batching with { MaxBatchSize = visionBatch }, time, metrics,
@@ -91,8 +89,9 @@ public sealed class DualEncoderModel : ILoadedModel
     /// <summary>An array for one image's processed pixels (3 × height × width), reused once a batch has taken it.</summary>
     public float[] RentPixels() => _pixels.RentImage();
 
+    /// <param name="config">The folder's config.json, as the loader read it.</param>
     /// <param name="lanes">Lanes shared by every dual-encoder stage (<paramref name="settings"/> then give each run its share of threads), or null.</param>
-    public static DualEncoderModel Load(string id, string family, string folder, bool isDemo, SessionSettings settings,
+    public static DualEncoderModel Load(string id, string family, string folder, JsonNode config, bool isDemo, SessionSettings settings,
         BatchingOptions batching, ExecutionLanes? lanes, TimeProvider time, EngineMetrics metrics, ILogger logger)
     {
         var tokenizer = Tokenizer.FromFolder(folder);
@@ -107,7 +106,6 @@ public sealed class DualEncoderModel : ILoadedModel
                 EngineLog.CudaFallback(logger, id, reason);
             }
             string fullModel = Path.Combine(folder, "onnx", "model.onnx");
-            JsonNode config = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
             LogitCalibration calibration;
             if (File.Exists(fullModel))
             {
@@ -118,9 +116,13 @@ public sealed class DualEncoderModel : ILoadedModel
                 EngineLog.ScaleFromConfig(logger, id);
                 calibration = LogitCalibration.FromConfig(config);
             }
-            int? patchSize = config["vision_config"]?["patch_size"] is JsonValue patch && patch.TryGetValue(out int size) ? size : null;
-            return new DualEncoderModel(id, family, folder, isDemo, tokenizer, processor, text, vision, calibration, batching, lanes,
-                settings.IntraOpThreads ?? InferenceSession.SharedThreads, patchSize, time, metrics, logger);
+            (int height, int width) = processor.OutputSize;
+            int? tokensPerImage = config["vision_config"]?["patch_size"] is JsonValue patch && patch.TryGetValue(out int size) && size > 0
+                ? (height / size) * (width / size)
+                : null;
+            int visionBatch = batching.EncoderBatchLimit(vision.Provider, settings.IntraOpThreads ?? InferenceSession.SharedThreads, tokensPerImage);
+            return new DualEncoderModel(id, family, folder, isDemo, tokenizer, processor, text, vision, calibration, batching, visionBatch, lanes, time,
+                metrics, logger);
         }
         catch
         {
@@ -130,7 +132,8 @@ public sealed class DualEncoderModel : ILoadedModel
         }
     }
 
-    private static string PickOutput(InferenceSession session, string projected) =>
+    /// <summary>The output an encoder's embeddings are read from: the projected one (CLIP), else pooler_output (SigLIP).</summary>
+    public static string EmbeddingOutput(InferenceSession session, string projected) =>
         session.Outputs.Any(o => o.Name == projected) ? projected
         : session.Outputs.Any(o => o.Name == "pooler_output") ? "pooler_output"
         : throw new InvalidDataException($"{Path.GetFileName(session.ModelPath)} has neither '{projected}' nor 'pooler_output'.");

@@ -81,8 +81,8 @@ internal sealed class ModelLoader(
             {
                 throw new InvalidDataException("config.json is missing.");
             }
-            string modelType = JsonNode.Parse(File.ReadAllText(configPath))?["model_type"]?.GetValue<string>()
-                ?? throw new InvalidDataException("config.json has no model_type.");
+            JsonNode? config = JsonNode.Parse(File.ReadAllText(configPath));
+            string modelType = config?["model_type"]?.GetValue<string>() ?? throw new InvalidDataException("config.json has no model_type.");
             var settings = new SessionSettings
             {
                 Provider = models.Value.Provider,
@@ -91,7 +91,7 @@ internal sealed class ModelLoader(
             ILoadedModel model;
             if (ModelFamilies.IsDualEncoder(modelType))
             {
-                var dual = DualEncoderModel.Load(id, modelType, folder, isDemo, settings with { IntraOpThreads = EncoderThreadsPerRun }, batching.Value,
+                var dual = DualEncoderModel.Load(id, modelType, folder, config!, isDemo, settings with { IntraOpThreads = EncoderThreadsPerRun }, batching.Value,
                     _encoderLanes, time, metrics, _logger);
                 Warm(dual);
                 model = dual;
