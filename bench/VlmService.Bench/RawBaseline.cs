@@ -106,6 +106,15 @@ internal static class RawBaseline
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw-embed decode+preprocess+run batch=1 runs={times.Count} p50={times[times.Count / 2]:F1}ms"));
     }
 
+    /// <summary>--kv-on-device true|false as Generation:KvCacheOnDevice; unset lets the provider decide.</summary>
+    private static bool? KvCacheOnDevice(BenchOptions options) => options.Text("kv-on-device", string.Empty) switch
+    {
+        "true" => true,
+        "false" => false,
+        "" => null,
+        string other => throw new ArgumentException($"--kv-on-device takes true or false, not '{other}'."),
+    };
+
     /// <summary>
     /// /vqa's work for --width requests: the vision encoder at its best batch size, each prompt prefilled, then
     /// --max-tokens steps decoded --width wide with the cache handed from step to step untouched.
@@ -118,7 +127,7 @@ internal static class RawBaseline
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         using var resizer = new OrtTensorResizer();
         var model = GenerativeModel.Load(Path.GetFileName(folder), GenerativeFamilies.Idefics3, folder, false, Settings, resizer, new BatchingOptions(),
-            TimeProvider.System, new EngineMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
+            KvCacheOnDevice(options), TimeProvider.System, new EngineMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
         ProcessedImage image = model.ProcessImage(ImageDecoder.Decode(File.ReadAllBytes(options.Required("image")), ImageLimits.Default), options.Text("split", "false") == "true");
         int[] ids = model.BuildPrompt("What is in this picture?", image.Layout);
         DecoderSessions sessions = model.Sessions;
@@ -147,10 +156,10 @@ internal static class RawBaseline
         }
         double prefill = prefills.Order().ElementAt(1);
 
-        KvCache batchCache = CacheLayout.LeftPad(Enumerable.Repeat(cache, width).ToList(), cache.Length, sessions.KeyValueHeads, sessions.HeadDim);
+        KvCache batchCache = sessions.LeftPad(Enumerable.Repeat(cache, width).ToList(), cache.Length);
         cache.Dispose();
         long[] tokens = Enumerable.Repeat((long)first, width).ToArray();
-        var pool = new KvBufferPool();
+        var pool = new KvBufferPool(sessions.NewCacheBuffer);
         long decodeStart = Stopwatch.GetTimestamp();
         for (int step = 1; step < maxTokens; step++)
         {

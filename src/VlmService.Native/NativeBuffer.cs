@@ -9,6 +9,8 @@ namespace VlmService.Native;
 /// mappings of their own (<see cref="NativeHeap.ReturnLargeBlocksPromptly"/>) and unmaps them when freed, whereas a
 /// dead managed array of the same size stays in the process until the next full collection; under load those pile up
 /// by the hundred megabytes. A buffer its owner forgot is freed by the finalizer, late but not never.
+/// A buffer may also hold memory another allocator lent (<see cref="INativeAllocator"/>: a GPU's, through ONNX Runtime),
+/// which only native code that knows its <see cref="Allocator"/> may touch.
 /// </summary>
 public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : unmanaged
 {
@@ -28,15 +30,33 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
         _data = (T*)NativeMemory.Alloc((nuint)length, (nuint)sizeof(T));
     }
 
+    /// <summary>Takes <paramref name="length"/> elements at <paramref name="data"/> that <paramref name="allocator"/> lent; it frees them.</summary>
+    public NativeBuffer(nint data, int length, INativeAllocator allocator)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        ArgumentNullException.ThrowIfNull(allocator);
+        _data = (T*)data;
+        Length = length;
+        Allocator = allocator;
+    }
+
     ~NativeBuffer() => Free();
 
     public int Length { get; }
 
+    /// <summary>The allocator that lent the memory; null for the C heap's.</summary>
+    public INativeAllocator? Allocator { get; }
+
+    /// <summary>The elements, for host code; throws for memory another allocator lent, which may not be the host's.</summary>
     public Span<T> Span
     {
         get
         {
             ObjectDisposedException.ThrowIf(_data == null && Length > 0, this);
+            if (Allocator is not null)
+            {
+                throw new InvalidOperationException($"This buffer is {Allocator.Name} memory, which host code does not read or write.");
+            }
             return new Span<T>(_data, Length);
         }
     }
@@ -67,9 +87,17 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
     {
         T* data = _data;
         _data = null;
-        if (data != null)
+        if (data == null)
+        {
+            return;
+        }
+        if (Allocator is null)
         {
             NativeMemory.Free(data);
+        }
+        else
+        {
+            Allocator.Free((nint)data);
         }
     }
 }

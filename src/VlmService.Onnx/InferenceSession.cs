@@ -14,9 +14,13 @@ public sealed unsafe class InferenceSession : IDisposable
     /// <summary>Whether each run makes ORT's CPU arena give back what the run grew.</summary>
     private readonly bool _shrinkCpuArena;
 
-    private InferenceSession(nint handle, string path, string provider, string? providerFallbackReason, bool shrinkCpuArena)
+    /// <summary>The CUDA device the session runs on, when it does.</summary>
+    private readonly int _deviceId;
+
+    private InferenceSession(nint handle, string path, string provider, string? providerFallbackReason, bool shrinkCpuArena, int deviceId = 0)
     {
         _handle = handle;
+        _deviceId = deviceId;
         _shrinkCpuArena = shrinkCpuArena;
         ModelPath = path;
         Provider = provider;
@@ -72,7 +76,7 @@ public sealed unsafe class InferenceSession : IDisposable
         {
             try
             {
-                return new InferenceSession(Create(path, settings, useCuda: true), path, ExecutionProviders.Cuda, null, settings.ShrinkArenaAfterRun);
+                return new InferenceSession(Create(path, settings, useCuda: true), path, ExecutionProviders.Cuda, null, settings.ShrinkArenaAfterRun, settings.CudaDeviceId);
             }
             catch (OrtException ex) when (settings.Provider == ExecutionProviderKind.Auto)
             {
@@ -87,6 +91,27 @@ public sealed unsafe class InferenceSession : IDisposable
     {
         var cpu = settings with { Provider = ExecutionProviderKind.Cpu };
         return new InferenceSession(Create(model, cpu, useCuda: false), name, ExecutionProviders.Cpu, null, cpu.ShrinkArenaAfterRun);
+    }
+
+    /// <summary>
+    /// A session over a helper graph held in memory that runs on the provider <paramref name="beside"/> runs on, so that
+    /// it works on that session's device memory where it is (rearranging a GPU-resident KV cache on the GPU).
+    /// </summary>
+    public static InferenceSession FromBytesBeside(byte[] model, string name, InferenceSession beside, SessionSettings settings)
+    {
+        bool cuda = beside.Provider == ExecutionProviders.Cuda;
+        var placed = settings with { Provider = cuda ? ExecutionProviderKind.Cuda : ExecutionProviderKind.Cpu, CudaDeviceId = beside._deviceId };
+        return new InferenceSession(Create(model, placed, useCuda: cuda), name, beside.Provider, null, placed.ShrinkArenaAfterRun, beside._deviceId);
+    }
+
+    /// <summary>
+    /// An allocator of the memory this session computes in: the GPU's for CUDA, the host's for CPU. Its buffers stay
+    /// valid while the session is open; dispose it with (or before) the session.
+    /// </summary>
+    public SessionAllocator CreateAllocator()
+    {
+        ObjectDisposedException.ThrowIf(_handle == 0, this);
+        return Provider == ExecutionProviders.Cuda ? new SessionAllocator(_handle, "Cuda", _deviceId) : new SessionAllocator(_handle, "Cpu", 0);
     }
 
     private static nint Create(string path, SessionSettings settings, bool useCuda) => Create(settings, useCuda, options =>

@@ -57,8 +57,10 @@ internal sealed unsafe class NativeRun : IDisposable
         nint value;
         fixed (long* s = shape)
         {
+            // A tensor over a session allocator's memory is that device's tensor: a CUDA run reads or writes it in place.
+            nint memoryInfo = tensor is IDeviceTensor { Allocator: SessionAllocator device } ? device.MemoryInfo : OrtEnvironment.CpuMemoryInfo;
             OrtApi.Check(OrtApi.CreateTensorWithDataAsOrtValue(
-                OrtEnvironment.CpuMemoryInfo, pin.Pointer, byteLength, s, (nuint)shape.Length, (int)tensor.ElementType, &value));
+                memoryInfo, pin.Pointer, byteLength, s, (nuint)shape.Length, (int)tensor.ElementType, &value));
         }
         return value;
     }

@@ -108,6 +108,13 @@ internal static unsafe class OrtApi
     public static delegate* unmanaged<int, int, nint*, nint> CreateCpuMemoryInfo => (delegate* unmanaged<int, int, nint*, nint>)Fn(69);
     public static delegate* unmanaged<nint*, nint> GetAllocatorWithDefaultOptions => (delegate* unmanaged<nint*, nint>)Fn(78);
     public static delegate* unmanaged<nint, void*, nint> AllocatorFree => (delegate* unmanaged<nint, void*, nint>)Fn(76);
+    public static delegate* unmanaged<byte*, int, int, int, nint*, nint> CreateMemoryInfo => (delegate* unmanaged<byte*, int, int, int, nint*, nint>)Fn(68);
+    public static delegate* unmanaged<nint, byte**, nint> MemoryInfoGetName => (delegate* unmanaged<nint, byte**, nint>)Fn(71);
+    public static delegate* unmanaged<nint, nuint, void**, nint> AllocatorAlloc => (delegate* unmanaged<nint, nuint, void**, nint>)Fn(75);
+    public static delegate* unmanaged<nint, nint*, nint> AllocatorGetInfo => (delegate* unmanaged<nint, nint*, nint>)Fn(77);
+    public static delegate* unmanaged<nint, void> ReleaseMemoryInfo => (delegate* unmanaged<nint, void>)Fn(94);
+    public static delegate* unmanaged<nint, nint, nint*, nint> CreateAllocator => (delegate* unmanaged<nint, nint, nint*, nint>)Fn(131);
+    public static delegate* unmanaged<nint, void> ReleaseAllocator => (delegate* unmanaged<nint, void>)Fn(132);
 
     /// <summary>Throws when <paramref name="status"/> is an error, releasing it either way.</summary>
     public static void Check(nint status)

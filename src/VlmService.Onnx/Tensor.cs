@@ -76,21 +76,29 @@ public sealed unsafe class UnmanagedTensor<T> : ITensor where T : unmanaged
 }
 
 /// <summary>
-/// A tensor over the first elements of a <see cref="NativeBuffer{T}"/>: a KV cache that lives outside the GC heap. The
-/// buffer stays referenced while a run holds the tensor pinned.
+/// A tensor over elements of a <see cref="NativeBuffer{T}"/> from <c>offset</c> on: a KV cache that lives outside the GC
+/// heap, or part of one. The buffer stays referenced while a run holds the tensor pinned.
 /// </summary>
-public sealed class NativeTensor<T> : ITensor where T : unmanaged
+public sealed class NativeTensor<T> : ITensor, IDeviceTensor where T : unmanaged
 {
     private readonly NativeBuffer<T> _buffer;
+    private readonly int _offset;
 
     public NativeTensor(NativeBuffer<T> buffer, params long[] shape)
+        : this(buffer, 0, shape)
+    {
+    }
+
+    public NativeTensor(NativeBuffer<T> buffer, int offset, params long[] shape)
     {
         long count = Shapes.ElementCount(shape);
-        if (count > buffer.Length)
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (offset + count > buffer.Length)
         {
-            throw new ArgumentException($"Shape [{string.Join(',', shape)}] needs {count} elements, the buffer holds {buffer.Length}.", nameof(shape));
+            throw new ArgumentException($"Shape [{string.Join(',', shape)}] at element {offset} needs {offset + count} elements, the buffer holds {buffer.Length}.", nameof(shape));
         }
         _buffer = buffer;
+        _offset = offset;
         Shape = shape;
     }
 
@@ -98,7 +106,15 @@ public sealed class NativeTensor<T> : ITensor where T : unmanaged
 
     public TensorElementType ElementType => TensorElementTypes.Of<T>();
 
-    public MemoryHandle Pin() => _buffer.Pin(0);
+    public MemoryHandle Pin() => _buffer.Pin(_offset);
+
+    public INativeAllocator? Allocator => _buffer.Allocator;
+}
+
+/// <summary>A tensor whose memory may belong to a device allocator (null: the host's).</summary>
+internal interface IDeviceTensor
+{
+    INativeAllocator? Allocator { get; }
 }
 
 public static class Tensor
@@ -111,6 +127,9 @@ public static class Tensor
 
     /// <summary>The same over native memory.</summary>
     public static NativeTensor<T> OverPrefix<T>(NativeBuffer<T> buffer, params long[] shape) where T : unmanaged => new(buffer, shape);
+
+    /// <summary>A tensor over the elements of <paramref name="buffer"/> from <paramref name="offset"/> on.</summary>
+    public static NativeTensor<T> At<T>(NativeBuffer<T> buffer, int offset, params long[] shape) where T : unmanaged => new(buffer, offset, shape);
 }
 
 public static class Shapes

@@ -39,4 +39,7 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning,
         Message = "Model {ModelId}'s decoder reads a layer's past after a later layer has begun, so each decode step holds its KV cache twice")]
     public static partial void PresentsNeedOwnBuffers(ILogger logger, string modelId);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Model {ModelId} keeps its KV caches in {Memory} memory between decode steps")]
+    public static partial void CacheOnDevice(ILogger logger, string modelId, string memory);
 }

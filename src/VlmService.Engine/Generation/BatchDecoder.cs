@@ -33,8 +33,8 @@ internal sealed class BatchDecoder : IAsyncDisposable
     private readonly List<ActiveSequence> _prefilling = [];
     private readonly List<ActiveSequence> _active = [];
     /// <summary>Arrays of the decoding batch's cache; prefill caches have their own pool, so neither takes the other's sizes.</summary>
-    private readonly KvBufferPool _batchPool = new();
-    private readonly KvBufferPool _prefillPool = new();
+    private readonly KvBufferPool _batchPool;
+    private readonly KvBufferPool _prefillPool;
 
     /// <summary>The decoding sequences' cache: row b belongs to _active[b]. Null exactly when _active is empty.</summary>
     private KvCache? _batch;
@@ -53,6 +53,8 @@ internal sealed class BatchDecoder : IAsyncDisposable
         _metrics = metrics;
         _stage = $"{model.Id}/decoder";
         DecoderSessions sessions = model.Sessions;
+        _batchPool = new KvBufferPool(sessions.NewCacheBuffer);
+        _prefillPool = new KvBufferPool(sessions.NewCacheBuffer);
         _bytesPerToken = 2L * sessions.Layers * sessions.KeyValueHeads * sessions.HeadDim * sizeof(float);
         _loop = Task.Factory.StartNew(RunAsync, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
@@ -430,7 +432,7 @@ internal sealed class BatchDecoder : IAsyncDisposable
         {
             // Each layer of the old batch goes back to the pool once copied, so the next layer's rows can land in it:
             // a re-layout holds one cache and one layer, not two caches.
-            _batch = CacheLayout.Gather(rows, rows.Max(r => r.Length), sessions.KeyValueHeads, sessions.HeadDim, _batchPool.Rent,
+            _batch = sessions.Gather(rows, rows.Max(r => r.Length), _batchPool.Rent,
                 previous is null ? null : layer => _batchPool.Return(previous, layer));
         }
         if (joining is not null)

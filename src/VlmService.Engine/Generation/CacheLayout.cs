@@ -8,10 +8,6 @@ internal readonly record struct CacheRow(KvCache Cache, int Row, int Length);
 /// <summary>Moves caches' rows into a left-padded batch layout.</summary>
 internal static class CacheLayout
 {
-    /// <summary>[caches.Count, kvHeads, length, headDim]: each sequence's own cache right-aligned, zeros on the left.</summary>
-    public static KvCache LeftPad(IReadOnlyList<KvCache> caches, int length, int kvHeads, int headDim) =>
-        Gather(caches.Select(c => new CacheRow(c, 0, c.Length)).ToList(), length, kvHeads, headDim, elements => new NativeBuffer<float>(elements));
-
     /// <summary>
     /// A new batch [rows.Count, kvHeads, length, headDim] in buffers from <paramref name="allocate"/> (which may be
     /// longer than needed): row b holds <paramref name="rows"/>[b]'s entries right-aligned, and the padding on its left

@@ -5,7 +5,10 @@ namespace VlmService.Engine.Generation;
 
 /// <summary>
 /// The three sessions of an image-text-to-text export and the decoder's cache geometry, read from the
-/// decoder's declared inputs (past_key_values.{i}.key: [batch, kvHeads, past, headDim]).
+/// decoder's declared inputs (past_key_values.{i}.key: [batch, kvHeads, past, headDim]). On a GPU the KV cache lives
+/// in the decoder's device memory from the pass that writes it to the pass that reads it: each pass reads its past and
+/// writes its present there, re-layouts move rows there (<see cref="DeviceCacheLayout"/>), and only the logits and the
+/// step's small inputs cross to and from the host.
 /// </summary>
 internal sealed class DecoderSessions : IDisposable
 {
@@ -15,8 +18,17 @@ internal sealed class DecoderSessions : IDisposable
     /// <summary>The logits' last dimension; -1 when the export leaves it symbolic (then ORT allocates logits itself).</summary>
     private readonly int _vocabulary;
 
-    private DecoderSessions(InferenceSession embed, InferenceSession vision, InferenceSession decoder)
+    /// <summary>The decoder's device memory for KV caches; null keeps them on the C heap (CPU).</summary>
+    private readonly SessionAllocator? _cacheMemory;
+    private readonly DeviceCacheLayout? _deviceLayout;
+
+    private DecoderSessions(InferenceSession embed, InferenceSession vision, InferenceSession decoder, bool cacheOnDevice)
     {
+        if (cacheOnDevice)
+        {
+            _cacheMemory = decoder.CreateAllocator();
+            _deviceLayout = new DeviceCacheLayout(decoder);
+        }
         Embed = embed;
         Vision = vision;
         Decoder = decoder;
@@ -53,7 +65,14 @@ internal sealed class DecoderSessions : IDisposable
 
     public string Provider => Decoder.Provider;
 
-    public static DecoderSessions Open(string folder, SessionSettings settings)
+    /// <summary>Where KV caches live: the decoder's device ("Cuda:0"), or null for the C heap.</summary>
+    public string? CacheMemory => _cacheMemory?.Name;
+
+    /// <param name="cacheOnDevice">
+    /// Whether KV caches live in the decoder's device memory; null: exactly when the decoder runs on CUDA. On a CPU
+    /// session the same path runs over ONNX Runtime's host allocator, which is how it is tested without a GPU.
+    /// </param>
+    public static DecoderSessions Open(string folder, SessionSettings settings, bool? cacheOnDevice = null)
     {
         string onnx = Path.Combine(folder, "onnx");
         var opened = new List<InferenceSession>();
@@ -67,8 +86,9 @@ internal sealed class DecoderSessions : IDisposable
             // resident after every burst of images.
             opened.Add(InferenceSession.Open(Path.Combine(onnx, "vision_encoder.onnx"), settings with { ShrinkArenaAfterRun = true }));
             opened.Add(InferenceSession.Open(Path.Combine(onnx, "decoder_model_merged.onnx"), stepping));
-            var sessions = new DecoderSessions(opened[0], opened[1], opened[2]);
-            sessions.WritesPresentOverPreviousPast = sessions.PresentOverPreviousPastGivesTheSameStep();
+            var sessions = new DecoderSessions(opened[0], opened[1], opened[2], cacheOnDevice ?? opened[2].Provider == ExecutionProviders.Cuda);
+            // The check compares entries on the host; device caches give each present buffers of its own instead.
+            sessions.WritesPresentOverPreviousPast = sessions._cacheMemory is null && sessions.PresentOverPreviousPastGivesTheSameStep();
             return sessions;
         }
         catch
@@ -77,6 +97,19 @@ internal sealed class DecoderSessions : IDisposable
             throw;
         }
     }
+
+    /// <summary>A buffer of <paramref name="elements"/> for a KV cache, where this model's caches live.</summary>
+    public NativeBuffer<float> NewCacheBuffer(int elements) =>
+        _cacheMemory?.Allocate<float>(elements) ?? new NativeBuffer<float>(elements);
+
+    /// <summary><see cref="CacheLayout.Gather"/> for this model's caches, on the device when they live there.</summary>
+    public KvCache Gather(IReadOnlyList<CacheRow> rows, int length, Func<int, NativeBuffer<float>> allocate, Action<int>? layerCopied = null) =>
+        _deviceLayout?.Gather(rows, length, KeyValueHeads, HeadDim, allocate, layerCopied)
+        ?? CacheLayout.Gather(rows, length, KeyValueHeads, HeadDim, allocate, layerCopied);
+
+    /// <summary>[caches.Count, kvHeads, length, headDim]: each sequence's own cache right-aligned, zeros on the left.</summary>
+    public KvCache LeftPad(IReadOnlyList<KvCache> caches, int length) =>
+        Gather(caches.Select(c => new CacheRow(c, 0, c.Length)).ToList(), length, NewCacheBuffer);
 
     /// <summary>inputs_embeds [batch, length, hidden] for token ids [batch, length].</summary>
     public Tensor<float> EmbedTokens(long[] ids, int batch, int length, CancellationToken cancellationToken) =>
@@ -151,7 +184,7 @@ internal sealed class DecoderSessions : IDisposable
         Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvBufferPool? presentPool, CancellationToken cancellationToken)
     {
         int elements = PresentElements(embeds, past);
-        KvCache present = NewCache(past.Length + (int)embeds.Shape[1], (_, _) => presentPool?.Rent(elements) ?? new NativeBuffer<float>(elements));
+        KvCache present = NewCache(past.Length + (int)embeds.Shape[1], (_, _) => presentPool?.Rent(elements) ?? NewCacheBuffer(elements));
         try
         {
             return (Run(embeds, attentionMask, positionIds, past, present, presentPool, cancellationToken), present);
@@ -345,6 +378,8 @@ internal sealed class DecoderSessions : IDisposable
 
     public void Dispose()
     {
+        _deviceLayout?.Dispose();
+        _cacheMemory?.Dispose();
         Embed.Dispose();
         Vision.Dispose();
         Decoder.Dispose();

@@ -51,6 +51,14 @@ public sealed record GenerationOptions
     /// </summary>
     public int JoinWaitUntilWidth { get; set; } = 6;
 
+    /// <summary>
+    /// Where decoding keeps KV caches. Null (the default): in the decoder's device memory when it runs on CUDA, so a
+    /// cache never crosses to the host between steps (a copy in and out of the whole cache per step otherwise), and on
+    /// the C heap on CPU. False: on the host always, leaving the GPU's memory to the weights and activations. True: in
+    /// memory from the decoder's ONNX Runtime allocator on CPU too, which runs the GPU's path on a CPU.
+    /// </summary>
+    public bool? KvCacheOnDevice { get; set; }
+
     /// <summary>Bytes of vision features kept for follow-up questions about the same image; 0 turns the cache off.</summary>
     public long VisionFeatureCacheBytes { get; set; } = 256L << 20;
 

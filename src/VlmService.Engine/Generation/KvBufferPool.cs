@@ -13,8 +13,10 @@ namespace VlmService.Engine.Generation;
 /// The pass's logits go to one reused array: they are read before the next pass runs.
 /// Used by the decoding loop only: not thread-safe.
 /// </summary>
-internal sealed class KvBufferPool
+/// <param name="allocate">Where new buffers come from (<see cref="DecoderSessions.NewCacheBuffer"/>); the C heap by default.</param>
+internal sealed class KvBufferPool(Func<int, NativeBuffer<float>>? allocate = null)
 {
+    private readonly Func<int, NativeBuffer<float>> _allocate = allocate ?? (elements => new NativeBuffer<float>(elements));
     private readonly List<NativeBuffer<float>> _free = [];
     private float[] _logits = [];
 
@@ -52,7 +54,7 @@ internal sealed class KvBufferPool
         {
             Take(best >= 0 ? best : smallest).Dispose();
         }
-        return new NativeBuffer<float>(elements + (elements / 8));
+        return _allocate(elements + (elements / 8));
     }
 
     /// <summary>The reused logits array, grown to at least <paramref name="elements"/>.</summary>

@@ -51,7 +51,7 @@ internal static class LabelScorer
                 positions[(b * longest) + j] = p + j;
             }
         }
-        using KvCache shared = CacheLayout.LeftPad(Enumerable.Repeat(promptCache, batch).ToList(), p, sessions.KeyValueHeads, sessions.HeadDim);
+        using KvCache shared = sessions.LeftPad(Enumerable.Repeat(promptCache, batch).ToList(), p);
         Tensor<float> embeds = sessions.EmbedTokens(ids, batch, longest, cancellationToken);
         (Tensor<float> logits, KvCache labelsCache) = sessions.Decode(embeds, mask, positions, shared, cancellationToken);
         labelsCache.Dispose();

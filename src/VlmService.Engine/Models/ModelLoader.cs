@@ -18,6 +18,7 @@ internal sealed class ModelLoader(
     Generation.OrtTensorResizer resizer,
     IOptions<ModelsOptions> models,
     IOptions<BatchingOptions> batching,
+    IOptions<Generation.GenerationOptions> generation,
     TimeProvider time,
     EngineMetrics metrics,
     ILoggerFactory loggers) : BackgroundService
@@ -99,9 +100,13 @@ internal sealed class ModelLoader(
             else if (Generation.GenerativeFamilies.IsGenerative(modelType))
             {
                 var generative = Generation.GenerativeModel.Load(id, Generation.GenerativeFamilies.Normalize(modelType), folder, isDemo, settings, resizer,
-                    batching.Value, time, metrics, _logger);
+                    batching.Value, generation.Value.KvCacheOnDevice, time, metrics, _logger);
                 Warm(generative);
-                if (!generative.Sessions.WritesPresentOverPreviousPast)
+                if (generative.Sessions.CacheMemory is { } memory)
+                {
+                    EngineLog.CacheOnDevice(_logger, id, memory);
+                }
+                else if (!generative.Sessions.WritesPresentOverPreviousPast)
                 {
                     EngineLog.PresentsNeedOwnBuffers(_logger, id);
                 }

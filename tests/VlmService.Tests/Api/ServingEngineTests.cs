@@ -165,21 +165,31 @@ public sealed class ServingEngineTests(ModelFolders models)
         Assert.Equal(0, generation.ReservedCacheBytes);
     }
 
-    [Fact]
-    public async Task A_long_prompt_is_prefilled_in_chunks_between_decode_steps_and_still_equals_the_reference()
+    /// <param name="kvCacheOnDevice">"true" runs every cache through the decoder's ONNX Runtime allocator, as on a GPU.</param>
+    [Theory]
+    [InlineData(null)]
+    [InlineData("true")]
+    public async Task A_long_prompt_is_prefilled_in_chunks_between_decode_steps_and_still_equals_the_reference(string? kvCacheOnDevice)
     {
         string path = TestPaths.Photos.First();
         var cases = new[] { new { image = path, question = "What is in this picture?", max_new_tokens = 8, do_image_splitting = (bool?)true } };
         JsonNode expected = ReferenceRunner.RunWithRequest("generate.mjs", new { folder = models.Folder("smolvlm"), family = "smolvlm", cases })[0]!;
         using var executions = new StageExecutions();
-        await using var factory = new VlmServiceFactory(models.Root, settings: new Dictionary<string, string>
+        var settings = new Dictionary<string, string>
         {
             ["Generation:PrefillChunkTokens"] = "64",
             // The running sequence must outlast the long prompt's image work and prefill, however fast decoding is.
             ["Generation:MaxTokensLimit"] = "100000",
-        });
+        };
+        if (kvCacheOnDevice is not null)
+        {
+            settings["Generation:KvCacheOnDevice"] = kvCacheOnDevice;
+        }
+        await using var factory = new VlmServiceFactory(models.Root, settings: settings);
         HttpClient client = await factory.ReadyClientAsync();
         var generation = factory.Services.GetRequiredService<GenerationService>();
+        var smolvlm = (GenerativeModel)factory.Services.GetRequiredService<ModelRegistry>().Models.Single(m => m.Id == "smolvlm-tiny");
+        Assert.Equal(kvCacheOnDevice is null ? null : "Cpu:0", smolvlm.Sessions.CacheMemory);
         string image = Convert.ToBase64String(File.ReadAllBytes(path));
 
         // A long-running sequence is decoding when the long prompt arrives.

@@ -19,8 +19,8 @@ public sealed class CacheReuseTests(ModelFolders folders)
         Assert.True(sessions.WritesPresentOverPreviousPast);
         var pool = new KvBufferPool();
         using KvCache prompt = Prefill(sessions, out long[] tokens);
-        KvCache fresh = CacheLayout.LeftPad([prompt, prompt], prompt.Length, sessions.KeyValueHeads, sessions.HeadDim);
-        KvCache reused = CacheLayout.LeftPad([prompt, prompt], prompt.Length, sessions.KeyValueHeads, sessions.HeadDim);
+        KvCache fresh = sessions.LeftPad([prompt, prompt], prompt.Length);
+        KvCache reused = sessions.LeftPad([prompt, prompt], prompt.Length);
         // Enough steps for the reused buffers (an eighth of headroom) to be outgrown and replaced several times.
         for (int step = 0; step < 40; step++)
         {
@@ -57,7 +57,7 @@ public sealed class CacheReuseTests(ModelFolders folders)
         Assert.False(sessions.WritesPresentOverPreviousPast);
         var pool = new KvBufferPool();
         using KvCache past = Prefill(sessions, out long[] tokens);
-        KvCache taken = CacheLayout.LeftPad([past], past.Length, sessions.KeyValueHeads, sessions.HeadDim);
+        KvCache taken = sessions.LeftPad([past], past.Length);
         long[] mask = Enumerable.Repeat(1L, past.Length + 1).ToArray();
         Tensor<float> embeds = sessions.EmbedTokens(tokens[..1], 1, 1, CancellationToken.None);
         (Tensor<float> expectedLogits, KvCache expected) = sessions.Decode(embeds, mask, [past.Length], past, CancellationToken.None);
