@@ -2,7 +2,7 @@ using VlmService.ModelKit.Onnx;
 
 namespace VlmService.ModelKit;
 
-/// <summary>Single-operator ONNX models the service runs for preprocessing that the reference does with ONNX operators.</summary>
+/// <summary>Small ONNX models the service runs: preprocessing the reference does with ONNX operators, and moving KV caches that live on a device.</summary>
 public static class OperatorModels
 {
     /// <summary>
