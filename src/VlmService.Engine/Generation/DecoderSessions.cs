@@ -7,7 +7,7 @@ namespace VlmService.Engine.Generation;
 /// The three sessions of an image-text-to-text export and the decoder's cache geometry, read from the
 /// decoder's declared inputs (past_key_values.{i}.key: [batch, kvHeads, past, headDim]). On a GPU the KV cache lives
 /// in the decoder's device memory from the pass that writes it to the pass that reads it: each pass reads its past and
-/// writes its present there, re-layouts move rows there (<see cref="DeviceCacheLayout"/>), and only the logits and the
+/// writes its present there, re-layouts move rows there (<see cref="DeviceCaches"/>), and only the logits and the
 /// step's small inputs cross to and from the host.
 /// </summary>
 internal sealed class DecoderSessions : IDisposable
@@ -18,17 +18,12 @@ internal sealed class DecoderSessions : IDisposable
     /// <summary>The logits' last dimension; -1 when the export leaves it symbolic (then ORT allocates logits itself).</summary>
     private readonly int _vocabulary;
 
-    /// <summary>The decoder's device memory for KV caches; null keeps them on the C heap (CPU).</summary>
-    private readonly SessionAllocator? _cacheMemory;
-    private readonly DeviceCacheLayout? _deviceLayout;
+    /// <summary>KV caches in the decoder's device memory; null keeps them on the C heap (CPU).</summary>
+    private readonly DeviceCaches? _deviceCaches;
 
     private DecoderSessions(InferenceSession embed, InferenceSession vision, InferenceSession decoder, bool cacheOnDevice)
     {
-        if (cacheOnDevice)
-        {
-            _cacheMemory = decoder.CreateAllocator();
-            _deviceLayout = new DeviceCacheLayout(decoder);
-        }
+        _deviceCaches = cacheOnDevice ? new DeviceCaches(decoder) : null;
         Embed = embed;
         Vision = vision;
         Decoder = decoder;
@@ -66,7 +61,7 @@ internal sealed class DecoderSessions : IDisposable
     public string Provider => Decoder.Provider;
 
     /// <summary>Where KV caches live: the decoder's device ("Cuda:0"), or null for the C heap.</summary>
-    public string? CacheMemory => _cacheMemory?.Name;
+    public string? CacheMemory => _deviceCaches?.Memory;
 
     /// <param name="cacheOnDevice">
     /// Whether KV caches live in the decoder's device memory; null: exactly when the decoder runs on CUDA. On a CPU
@@ -88,7 +83,7 @@ internal sealed class DecoderSessions : IDisposable
             opened.Add(InferenceSession.Open(Path.Combine(onnx, "decoder_model_merged.onnx"), stepping));
             var sessions = new DecoderSessions(opened[0], opened[1], opened[2], cacheOnDevice ?? opened[2].Provider == ExecutionProviders.Cuda);
             // The check compares entries on the host; device caches give each present buffers of its own instead.
-            sessions.WritesPresentOverPreviousPast = sessions._cacheMemory is null && sessions.PresentOverPreviousPastGivesTheSameStep();
+            sessions.WritesPresentOverPreviousPast = sessions._deviceCaches is null && sessions.PresentOverPreviousPastGivesTheSameStep();
             return sessions;
         }
         catch
@@ -100,11 +95,11 @@ internal sealed class DecoderSessions : IDisposable
 
     /// <summary>A buffer of <paramref name="elements"/> for a KV cache, where this model's caches live.</summary>
     public NativeBuffer<float> NewCacheBuffer(int elements) =>
-        _cacheMemory?.Allocate<float>(elements) ?? new NativeBuffer<float>(elements);
+        _deviceCaches?.Allocate(elements) ?? new NativeBuffer<float>(elements);
 
     /// <summary><see cref="CacheLayout.Gather"/> for this model's caches, on the device when they live there.</summary>
     public KvCache Gather(IReadOnlyList<CacheRow> rows, int length, Func<int, NativeBuffer<float>> allocate, Action<int>? layerCopied = null) =>
-        _deviceLayout?.Gather(rows, length, KeyValueHeads, HeadDim, allocate, layerCopied)
+        _deviceCaches?.Gather(rows, length, KeyValueHeads, HeadDim, allocate, layerCopied)
         ?? CacheLayout.Gather(rows, length, KeyValueHeads, HeadDim, allocate, layerCopied);
 
     /// <summary>[caches.Count, kvHeads, length, headDim]: each sequence's own cache right-aligned, zeros on the left.</summary>
@@ -378,8 +373,7 @@ internal sealed class DecoderSessions : IDisposable
 
     public void Dispose()
     {
-        _deviceLayout?.Dispose();
-        _cacheMemory?.Dispose();
+        _deviceCaches?.Dispose();
         Embed.Dispose();
         Vision.Dispose();
         Decoder.Dispose();

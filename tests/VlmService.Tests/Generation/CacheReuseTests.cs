@@ -102,5 +102,5 @@ public sealed class CacheReuseTests(ModelFolders folders)
     }
 
     /// <summary>The engine's greedy choice.</summary>
-    private static long ArgMax(ReadOnlySpan<float> logits) => new TokenSelector(new SamplingOptions(), []).Select(logits);
+    internal static long ArgMax(ReadOnlySpan<float> logits) => new TokenSelector(new SamplingOptions(), []).Select(logits);
 }

@@ -31,7 +31,7 @@ public sealed class DeviceCacheTests(ModelFolders folders)
     public void Moving_rows_with_the_graph_gives_the_host_layout_and_zeros_whatever_the_padding_held()
     {
         using DecoderSessions sessions = DecoderSessions.Open(folders.SmolVlm, Cpu, cacheOnDevice: true);
-        using var layout = new DeviceCacheLayout(sessions.Decoder);
+        using var device = new DeviceCaches(sessions.Decoder);
         const int kvHeads = 2;
         const int headDim = 3;
         // Three caches: a batch of three rows (length 6), one of one row (length 4) and one of two rows (length 9). The
@@ -52,7 +52,7 @@ public sealed class DeviceCacheTests(ModelFolders folders)
         {
             int length = rows.Max(r => r.Length);
             using KvCache expected = CacheLayout.Gather(rows, length, kvHeads, headDim, n => new NativeBuffer<float>(n));
-            using KvCache actual = layout.Gather(rows, length, kvHeads, headDim, n => new NativeBuffer<float>(n));
+            using KvCache actual = device.Gather(rows, length, kvHeads, headDim, n => new NativeBuffer<float>(n));
             int elements = rows.Length * kvHeads * length * headDim;
             Assert.Equal(length, actual.Length);
             for (int layer = 0; layer < expected.Keys.Length; layer++)
@@ -128,7 +128,7 @@ public sealed class DeviceCacheTests(ModelFolders folders)
         int vocabulary = (int)result.Shape[2];
         float[] last = result.Data.AsSpan((prompt.Length - 1) * vocabulary, vocabulary).ToArray();
         logits.Add(last);
-        return (cache, ArgMax(last));
+        return (cache, CacheReuseTests.ArgMax(last));
     }
 
     private static KvCache Steps(DecoderSessions sessions, KvCache batch, KvBufferPool pool, int[] lengths, ref long[] tokens, int count, List<float[]> logits)
@@ -148,7 +148,7 @@ public sealed class DeviceCacheTests(ModelFolders folders)
             int vocabulary = (int)result.Shape[2];
             float[] all = result.Data.AsSpan(0, rows * vocabulary).ToArray();
             logits.Add(all);
-            tokens = Enumerable.Range(0, rows).Select(b => ArgMax(all.AsSpan(b * vocabulary, vocabulary))).ToArray();
+            tokens = Enumerable.Range(0, rows).Select(b => CacheReuseTests.ArgMax(all.AsSpan(b * vocabulary, vocabulary))).ToArray();
             for (int b = 0; b < rows; b++)
             {
                 lengths[b]++;
@@ -178,6 +178,4 @@ public sealed class DeviceCacheTests(ModelFolders folders)
         return new KvCache([Layer(0), Layer(1)], [Layer(2), Layer(3)], length);
     }
 
-    /// <summary>The engine's greedy choice.</summary>
-    private static long ArgMax(ReadOnlySpan<float> logits) => new TokenSelector(new SamplingOptions(), []).Select(logits);
 }
