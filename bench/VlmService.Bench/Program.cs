@@ -9,6 +9,7 @@ namespace VlmService.Bench;
 ///   embed-ratio served /embed throughput ÷ raw's, in alternating windows, each against the raw windows around it
 ///   one-client  /embed calls and the same work in-process, one at a time, in alternating pairs
 ///   raw-vqa     vision encoder at its best batch size + prefill + decoding batched N wide, in-process, no HTTP
+///   kv-ab       decode steps over host and device KV caches in turn, in one process
 ///   preprocess  JPEG → CLIP pixel_values with the service's decoder and processor, in parallel
 /// </summary>
 public static class Program
@@ -33,6 +34,7 @@ public static class Program
             "embed-ratio" => await EmbedRatio.RunAsync(options),
             "one-client" => await OneClient.RunAsync(options),
             "raw-vqa" => RawBaseline.Vqa(options),
+            "kv-ab" => KvPathAb.Run(options),
             "preprocess" => PreprocessBench.Run(options),
             _ => Usage(exitCode: 2),
         };
@@ -40,7 +42,7 @@ public static class Program
 
     private static int Usage(int exitCode)
     {
-        Console.Error.WriteLine("usage: VlmService.Bench load|raw-embed|embed-ratio|one-client|raw-vqa|preprocess --option value …  (see bench/README.md)");
+        Console.Error.WriteLine("usage: VlmService.Bench load|raw-embed|embed-ratio|one-client|raw-vqa|kv-ab|preprocess --option value …  (see bench/README.md)");
         return exitCode;
     }
 }

@@ -62,6 +62,35 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
     }
 
     /// <summary>
+    /// This buffer's elements in a buffer of <paramref name="length"/>, which takes over the memory: this one is empty
+    /// afterwards, as if disposed. The first min(old, new) elements keep their values. glibc resizes a block mapped on
+    /// its own by remapping its pages, so the pages already touched move without a copy or a fault and only those
+    /// added are new; a fresh buffer would fault in every page again (on a virtual machine that costs more than
+    /// writing the page). Only for C-heap memory: another allocator's memory cannot be resized here.
+    /// </summary>
+    public NativeBuffer<T> Resize(int length)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        ObjectDisposedException.ThrowIf(_data == null && Length > 0, this);
+        if (Allocator is not null)
+        {
+            throw new InvalidOperationException($"This buffer is {Allocator.Name} memory, which only its allocator resizes.");
+        }
+        // On failure Realloc throws and the old block stays this buffer's.
+        var data = (T*)NativeMemory.Realloc(_data, (nuint)length * (nuint)sizeof(T));
+        // Its finalizer finds nothing to free.
+        _data = null;
+        return new NativeBuffer<T>(data, length);
+    }
+
+    /// <summary>Takes <paramref name="length"/> elements at <paramref name="data"/> on the C heap; frees them.</summary>
+    private NativeBuffer(T* data, int length)
+    {
+        _data = data;
+        Length = length;
+    }
+
+    /// <summary>
     /// The address of element <paramref name="elementIndex"/> for native code. The handle refers to this buffer, so a
     /// buffer that is pinned stays reachable (and its finalizer cannot free it) until the handle is disposed.
     /// </summary>

@@ -201,10 +201,11 @@ internal sealed class DecoderSessions : IDisposable
     /// <summary>
     /// Like <see cref="Decode(Tensor{float}, long[], long[], KvCache, KvBufferPool?, CancellationToken)"/> with a pool,
     /// but the pass takes <paramref name="past"/>: where <see cref="WritesPresentOverPreviousPast"/> holds, layer i's
-    /// present is written into the buffers of layer i − 1's past whenever they are large enough, so a step holds one
-    /// cache and one layer instead of two caches. The last layer's past goes back to the pool (the next pass's first
-    /// layer takes it); past buffers the cache has outgrown are freed. If the run fails, everything goes back to the
-    /// pool: the past is partly overwritten by then.
+    /// present is written into the buffers of layer i − 1's past, so a step holds one cache and one layer instead of
+    /// two caches. Past buffers the cache has outgrown grow in place on the C heap (<see cref="KvBufferPool.TryFit"/>);
+    /// elsewhere the present gets new ones and the outgrown are freed. The last layer's past goes back to the pool
+    /// (the next pass's first layer takes it). If the run fails, everything goes back to the pool: the past is partly
+    /// overwritten by then.
     /// </summary>
     public (Tensor<float> Logits, KvCache Present) DecodeTakingPast(
         Tensor<float> embeds, long[] attentionMask, long[] positionIds, KvCache past, KvBufferPool pool, CancellationToken cancellationToken) =>
@@ -218,7 +219,9 @@ internal sealed class DecoderSessions : IDisposable
         var taken = new bool[Layers];
         KvCache present = NewCache(past.Length + (int)embeds.Shape[1], (layer, isKey) =>
         {
-            if (overPreviousPast && layer > 0 && past.Keys[layer - 1].Length >= elements && past.Values[layer - 1].Length >= elements)
+            // Too small, the previous layer's past grows in place with its entries kept: the run still reads them.
+            if (overPreviousPast && layer > 0
+                && KvBufferPool.TryFit(ref past.Keys[layer - 1], elements) && KvBufferPool.TryFit(ref past.Values[layer - 1], elements))
             {
                 taken[layer - 1] = true;
                 return isKey ? past.Keys[layer - 1] : past.Values[layer - 1];

@@ -21,7 +21,7 @@ public sealed class CacheReuseTests(ModelFolders folders)
         using KvCache prompt = Prefill(sessions, out long[] tokens);
         KvCache fresh = sessions.LeftPad([prompt, prompt], prompt.Length);
         KvCache reused = sessions.LeftPad([prompt, prompt], prompt.Length);
-        // Enough steps for the reused buffers (an eighth of headroom) to be outgrown and replaced several times.
+        // Enough steps for the reused buffers (an eighth of headroom) to be outgrown, and grown in place, several times.
         for (int step = 0; step < 40; step++)
         {
             int length = fresh.Length;

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using VlmService.Engine.Generation;
 using VlmService.Imaging;
@@ -112,6 +114,79 @@ public sealed class GenerationPartsTests
         Assert.Equal(0, pool.FreeElements);
         Assert.Throws<ObjectDisposedException>(() => small.Span.Length);
         Assert.Throws<ObjectDisposedException>(() => other.Span.Length);
+    }
+
+    [Fact]
+    public void Outgrown_kv_buffers_on_the_c_heap_grow_keeping_their_entries_and_others_are_left_alone()
+    {
+        float[] entries = [.. Enumerable.Range(0, 1000).Select(i => (float)i)];
+        NativeBuffer<float> buffer = Native(entries);
+        NativeBuffer<float> original = buffer;
+        Assert.True(KvBufferPool.TryFit(ref buffer, 1000));
+        Assert.Same(original, buffer);
+        Assert.True(KvBufferPool.TryFit(ref buffer, 1600));
+        Assert.Equal(1800, buffer.Length);
+        Assert.Equal(entries, buffer.Span[..1000].ToArray());
+        Assert.Throws<ObjectDisposedException>(() => original.Span.Length);
+        buffer.Dispose();
+
+        var empty = new NativeBuffer<float>(0);
+        Assert.False(KvBufferPool.TryFit(ref empty, 10));
+        var allocator = new TestAllocator();
+        NativeBuffer<float> lent = allocator.Allocate(100);
+        NativeBuffer<float> lentBefore = lent;
+        Assert.False(KvBufferPool.TryFit(ref lent, 200));
+        Assert.Same(lentBefore, lent);
+        Assert.Throws<InvalidOperationException>(() => lent.Resize(200));
+
+        // The pool frees an outgrown buffer it cannot resize and asks for a new one.
+        var pool = new KvBufferPool(allocator.Allocate);
+        pool.Return(lent);
+        NativeBuffer<float> rented = pool.Rent(200);
+        Assert.Equal(225, rented.Length);
+        Assert.Equal(1, allocator.Freed);
+        rented.Dispose();
+    }
+
+    [Fact]
+    public void A_large_buffer_grows_by_moving_its_pages_not_by_faulting_them_in_afresh()
+    {
+        const int elements = 16 << 20;
+        var buffer = new NativeBuffer<float>(elements);
+        buffer.Span.Fill(1f);
+        long before = FaultsOfThisThread();
+        NativeBuffer<float> grown = buffer.Resize(elements + (elements / 8));
+        bool kept = !grown.Span[..elements].ContainsAnyExcept(1f);
+        grown.Span.Fill(2f);
+        long faults = FaultsOfThisThread() - before;
+        grown.Dispose();
+        Assert.True(kept);
+        // 64 MB are 16384 pages of 4 KB and the 8 MB added 2048; a new buffer and a copy would fault in all 18432.
+        Assert.InRange(faults, 0, 4096);
+    }
+
+    /// <summary>Minor page faults of the calling thread so far (field 10 of /proc/thread-self/stat).</summary>
+    private static long FaultsOfThisThread()
+    {
+        string stat = File.ReadAllText("/proc/thread-self/stat");
+        return long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[7], CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>C-heap memory lent as another allocator's, which host code may not resize.</summary>
+    private sealed class TestAllocator : INativeAllocator
+    {
+        public string Name => "Test:0";
+
+        public int Freed { get; private set; }
+
+        public NativeBuffer<float> Allocate(int elements) =>
+            new(Marshal.AllocHGlobal(elements * sizeof(float)), elements, this);
+
+        public void Free(nint data)
+        {
+            Marshal.FreeHGlobal(data);
+            Freed++;
+        }
     }
 
     [Fact]
