@@ -1,11 +1,5 @@
-using System.Diagnostics.Metrics;
 using System.Globalization;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
-using VlmService.Engine.Batching;
-using VlmService.Engine.Diagnostics;
 using VlmService.Engine.Generation;
-using VlmService.Imaging;
 
 namespace VlmService.Bench;
 
@@ -23,15 +17,10 @@ internal static class KvPathAb
         int width = options.Int("width", 16);
         int maxTokens = options.Int("max-tokens", 64);
         int rounds = options.Int("rounds", 4);
-        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var resizer = new OrtTensorResizer();
-        var metrics = new EngineMetrics(services.GetRequiredService<IMeterFactory>());
-        GenerativeModel Load(bool onDevice) => GenerativeModel.Load(Path.GetFileName(folder), GenerativeFamilies.Idefics3, folder, false,
-            RawBaseline.Settings, resizer, new BatchingOptions(), onDevice, TimeProvider.System, metrics, NullLogger.Instance);
-        var host = Load(onDevice: false);
-        var device = Load(onDevice: true);
-        ProcessedImage image = host.ProcessImage(ImageDecoder.Decode(File.ReadAllBytes(options.Required("image")), ImageLimits.Default), doImageSplitting: false);
-        int[] ids = host.BuildPrompt("What is in this picture?", image.Layout);
+        using var models = new GenerativeBenchModels();
+        var host = models.Load(folder, cacheOnDevice: false);
+        var device = models.Load(folder, cacheOnDevice: true);
+        (ProcessedImage image, int[] ids) = GenerativeBenchModels.Prompt(host, options.Required("image"), split: false);
         float[] features = host.Sessions.EncodeImages([image], CancellationToken.None)[0];
 
         var ratios = new List<double>();

@@ -1,10 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Diagnostics.Metrics;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using VlmService.Engine.Batching;
-using VlmService.Engine.Diagnostics;
 using VlmService.Engine.Generation;
 using VlmService.Imaging;
 using VlmService.Onnx;
@@ -124,12 +120,9 @@ internal static class RawBaseline
         string folder = options.Required("model-dir");
         int width = options.Int("width", 16);
         int maxTokens = options.Int("max-tokens", 128);
-        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        using var resizer = new OrtTensorResizer();
-        var model = GenerativeModel.Load(Path.GetFileName(folder), GenerativeFamilies.Idefics3, folder, false, Settings, resizer, new BatchingOptions(),
-            KvCacheOnDevice(options), TimeProvider.System, new EngineMetrics(services.GetRequiredService<IMeterFactory>()), NullLogger.Instance);
-        ProcessedImage image = model.ProcessImage(ImageDecoder.Decode(File.ReadAllBytes(options.Required("image")), ImageLimits.Default), options.Text("split", "false") == "true");
-        int[] ids = model.BuildPrompt("What is in this picture?", image.Layout);
+        using var models = new GenerativeBenchModels();
+        GenerativeModel model = models.Load(folder, KvCacheOnDevice(options));
+        (ProcessedImage image, int[] ids) = GenerativeBenchModels.Prompt(model, options.Required("image"), options.Text("split", "false") == "true");
         DecoderSessions sessions = model.Sessions;
 
         double bestPerImage = double.MaxValue;
