@@ -21,8 +21,10 @@ internal sealed class GenerativeBenchModels : IDisposable
     public GenerativeBenchModels() => _metrics = new EngineMetrics(_services.GetRequiredService<IMeterFactory>());
 
     /// <param name="cacheOnDevice">As Generation:KvCacheOnDevice; null lets the provider decide.</param>
-    public GenerativeModel Load(string folder, bool? cacheOnDevice) => GenerativeModel.Load(Path.GetFileName(folder), GenerativeFamilies.Idefics3,
-        folder, false, RawBaseline.Settings, _resizer, new BatchingOptions(), cacheOnDevice, TimeProvider.System, _metrics, NullLogger.Instance);
+    /// <param name="visionArenaKeptViews">As Generation:VisionArenaKeptViews.</param>
+    public GenerativeModel Load(string folder, bool? cacheOnDevice, int visionArenaKeptViews = GenerationOptions.DefaultVisionArenaKeptViews) =>
+        GenerativeModel.Load(Path.GetFileName(folder), GenerativeFamilies.Idefics3, folder, false, RawBaseline.Settings, _resizer, new BatchingOptions(),
+            cacheOnDevice, visionArenaKeptViews, TimeProvider.System, _metrics, NullLogger.Instance);
 
     /// <summary>The photo at <paramref name="imagePath"/> processed for <paramref name="model"/>, and the prompt's token ids.</summary>
     public static (ProcessedImage Image, int[] Ids) Prompt(GenerativeModel model, string imagePath, bool split)

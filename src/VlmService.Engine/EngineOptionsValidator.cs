@@ -31,6 +31,10 @@ internal sealed class EngineOptionsValidator : IValidateOptions<ModelsOptions>, 
         {
             errors.Add("Generation:MaxJoinWait must be zero (never pause) or more.");
         }
+        if (options.VisionArenaKeptViews < 0)
+        {
+            errors.Add("Generation:VisionArenaKeptViews must be 0 (give the arena back after every run) or more.");
+        }
         if (options.JoinWaitUntilWidth < 0)
         {
             errors.Add("Generation:JoinWaitUntilWidth must be 0 (Generation:MaxConcurrentSequences) or more.");

@@ -11,17 +11,13 @@ public sealed unsafe class InferenceSession : IDisposable
 {
     private nint _handle;
 
-    /// <summary>Whether each run makes ORT's CPU arena give back what the run grew.</summary>
-    private readonly bool _shrinkCpuArena;
-
     /// <summary>The CUDA device the session runs on, when it does.</summary>
     private readonly int _deviceId;
 
-    private InferenceSession(nint handle, string path, string provider, string? providerFallbackReason, bool shrinkCpuArena, int deviceId = 0)
+    private InferenceSession(nint handle, string path, string provider, string? providerFallbackReason, int deviceId = 0)
     {
         _handle = handle;
         _deviceId = deviceId;
-        _shrinkCpuArena = shrinkCpuArena;
         ModelPath = path;
         Provider = provider;
         ProviderFallbackReason = providerFallbackReason;
@@ -76,21 +72,21 @@ public sealed unsafe class InferenceSession : IDisposable
         {
             try
             {
-                return new InferenceSession(Create(path, settings, useCuda: true), path, ExecutionProviders.Cuda, null, settings.ShrinkArenaAfterRun, settings.CudaDeviceId);
+                return new InferenceSession(Create(path, settings, useCuda: true), path, ExecutionProviders.Cuda, null, settings.CudaDeviceId);
             }
             catch (OrtException ex) when (settings.Provider == ExecutionProviderKind.Auto)
             {
                 fallbackReason = ex.Message;
             }
         }
-        return new InferenceSession(Create(path, settings, useCuda: false), path, ExecutionProviders.Cpu, fallbackReason, settings.ShrinkArenaAfterRun);
+        return new InferenceSession(Create(path, settings, useCuda: false), path, ExecutionProviders.Cpu, fallbackReason);
     }
 
     /// <summary>A session over a model held in memory (small helper graphs built at run time); CPU only.</summary>
     public static InferenceSession FromBytes(byte[] model, string name, SessionSettings settings)
     {
         var cpu = settings with { Provider = ExecutionProviderKind.Cpu };
-        return new InferenceSession(Create(model, cpu, useCuda: false), name, ExecutionProviders.Cpu, null, cpu.ShrinkArenaAfterRun);
+        return new InferenceSession(Create(model, cpu, useCuda: false), name, ExecutionProviders.Cpu, null);
     }
 
     /// <summary>
@@ -101,7 +97,7 @@ public sealed unsafe class InferenceSession : IDisposable
     {
         bool cuda = beside.Provider == ExecutionProviders.Cuda;
         var placed = settings with { Provider = cuda ? ExecutionProviderKind.Cuda : ExecutionProviderKind.Cpu, CudaDeviceId = beside._deviceId };
-        return new InferenceSession(Create(model, placed, useCuda: cuda), name, beside.Provider, null, placed.ShrinkArenaAfterRun, beside._deviceId);
+        return new InferenceSession(Create(model, placed, useCuda: cuda), name, beside.Provider, null, beside._deviceId);
     }
 
     /// <summary>
@@ -112,6 +108,14 @@ public sealed unsafe class InferenceSession : IDisposable
     {
         ObjectDisposedException.ThrowIf(_handle == 0, this);
         return Provider == ExecutionProviders.Cuda ? new SessionAllocator(_handle, "Cuda", _deviceId) : new SessionAllocator(_handle, "Cpu", 0);
+    }
+
+    /// <summary>The counters of the arena this session's CPU allocations come from (its own, or zeros where it has none).</summary>
+    public ArenaStats CpuArenaStats()
+    {
+        ObjectDisposedException.ThrowIf(_handle == 0, this);
+        using var allocator = new SessionAllocator(_handle, "Cpu", 0);
+        return allocator.Stats();
     }
 
     private static nint Create(string path, SessionSettings settings, bool useCuda) => Create(settings, useCuda, options =>
@@ -259,12 +263,26 @@ public sealed unsafe class InferenceSession : IDisposable
         IReadOnlyList<KeyValuePair<string, ITensor>> inputs,
         IReadOnlyList<string> outputNames,
         IReadOnlyList<ITensor?>? outputBuffers,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default) => Run(inputs, outputNames, outputBuffers, shrinkCpuArena: false, cancellationToken);
+
+    /// <summary>As <see cref="Run(IReadOnlyList{KeyValuePair{string, ITensor}}, IReadOnlyList{string}, IReadOnlyList{ITensor?}?, CancellationToken)"/>.</summary>
+    /// <param name="shrinkCpuArena">
+    /// After the run, ONNX Runtime's CPU arena gives back to the system what it holds beyond what is in use, so that the
+    /// peak of an unusually large run does not stay resident. Without it the arena keeps its pages for the next run,
+    /// which then faults none in again: about 12 µs a page on a virtual machine, 340 ms for a 512² SmolVLM view's
+    /// 112 MB of activations (bench/README.md).
+    /// </param>
+    public IReadOnlyDictionary<string, ITensor> Run(
+        IReadOnlyList<KeyValuePair<string, ITensor>> inputs,
+        IReadOnlyList<string> outputNames,
+        IReadOnlyList<ITensor?>? outputBuffers,
+        bool shrinkCpuArena,
+        CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_handle == 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         using var run = new NativeRun(inputs, outputNames, outputBuffers);
-        using var runOptions = new TerminableRunOptions(cancellationToken, _shrinkCpuArena);
+        using var runOptions = new TerminableRunOptions(cancellationToken, shrinkCpuArena);
         nint status;
         fixed (nint* inNames = run.InputNames)
         fixed (nint* inValues = run.InputValues)

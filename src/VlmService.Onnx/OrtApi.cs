@@ -115,6 +115,11 @@ internal static unsafe class OrtApi
     public static delegate* unmanaged<nint, void> ReleaseMemoryInfo => (delegate* unmanaged<nint, void>)Fn(94);
     public static delegate* unmanaged<nint, nint, nint*, nint> CreateAllocator => (delegate* unmanaged<nint, nint, nint*, nint>)Fn(131);
     public static delegate* unmanaged<nint, void> ReleaseAllocator => (delegate* unmanaged<nint, void>)Fn(132);
+    public static delegate* unmanaged<nint, nint*, nint> AllocatorGetStats => (delegate* unmanaged<nint, nint*, nint>)Fn(319);
+
+    // Key-value pairs (allocator statistics)
+    public static delegate* unmanaged<nint, byte*, byte*> GetKeyValue => (delegate* unmanaged<nint, byte*, byte*>)Fn(297);
+    public static delegate* unmanaged<nint, void> ReleaseKeyValuePairs => (delegate* unmanaged<nint, void>)Fn(300);
 
     /// <summary>Throws when <paramref name="status"/> is an error, releasing it either way.</summary>
     public static void Check(nint status)

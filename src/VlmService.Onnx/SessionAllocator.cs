@@ -65,6 +65,42 @@ public sealed unsafe class SessionAllocator : INativeAllocator, IDisposable
         }
     }
 
+    /// <summary>
+    /// The allocator's counters as ONNX Runtime keeps them for an arena; all zero for an allocator that keeps none
+    /// (no arena, or one that has not allocated yet).
+    /// </summary>
+    public ArenaStats Stats()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_allocator == 0, this);
+            nint pairs;
+            OrtApi.Check(OrtApi.AllocatorGetStats(_allocator, &pairs));
+            try
+            {
+                return new ArenaStats(Read(pairs, "TotalAllocated"u8), Read(pairs, "InUse"u8), Read(pairs, "NumArenaExtensions"u8),
+                    Read(pairs, "NumArenaShrinkages"u8));
+            }
+            finally
+            {
+                OrtApi.ReleaseKeyValuePairs(pairs);
+            }
+        }
+    }
+
+    /// <summary>One counter; ONNX Runtime writes them as decimal strings, and leaves them all out until the arena has allocated.</summary>
+    private static long Read(nint pairs, ReadOnlySpan<byte> key)
+    {
+        Span<byte> terminated = stackalloc byte[key.Length + 1];
+        key.CopyTo(terminated);
+        terminated[^1] = 0;
+        fixed (byte* k = terminated)
+        {
+            byte* value = OrtApi.GetKeyValue(pairs, k);
+            return value == null ? 0 : long.Parse(Marshal.PtrToStringUTF8((nint)value)!, System.Globalization.CultureInfo.InvariantCulture);
+        }
+    }
+
     public void Free(nint data)
     {
         lock (_gate)
@@ -94,3 +130,6 @@ public sealed unsafe class SessionAllocator : INativeAllocator, IDisposable
         }
     }
 }
+
+/// <summary>An ONNX Runtime arena's counters: bytes it holds from the system and hands out, and how often it grew and shrank.</summary>
+public readonly record struct ArenaStats(long HeldBytes, long InUseBytes, long Extensions, long Shrinkages);

@@ -23,13 +23,6 @@ public sealed record SessionSettings
     public int CudaDeviceId { get; init; }
 
     /// <summary>
-    /// After each run, ORT's CPU arena hands back the memory the run made it grow (it is allocated again by the next
-    /// run). For graphs with large activations that run in bursts, such as vision encoders, whose peak would
-    /// otherwise stay resident for good.
-    /// </summary>
-    public bool ShrinkArenaAfterRun { get; init; }
-
-    /// <summary>
     /// ORT's memory pattern: each run takes one block planned for every intermediate of its input shapes. Right for
     /// graphs whose shapes repeat; off for decoder steps, whose shapes change every step (the batch widens and
     /// narrows, the cache lengthens): there every run plans anew and the blocks, up to 88 MB each measured, fragment

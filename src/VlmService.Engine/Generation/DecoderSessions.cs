@@ -21,9 +21,10 @@ internal sealed class DecoderSessions : IDisposable
     /// <summary>KV caches in the decoder's device memory; null keeps them on the C heap (CPU).</summary>
     private readonly DeviceCaches? _deviceCaches;
 
-    private DecoderSessions(InferenceSession embed, InferenceSession vision, InferenceSession decoder, bool cacheOnDevice)
+    private DecoderSessions(InferenceSession embed, InferenceSession vision, InferenceSession decoder, bool cacheOnDevice, int visionArenaKeptViews)
     {
         _deviceCaches = cacheOnDevice ? new DeviceCaches(decoder) : null;
+        VisionArenaKeptViews = visionArenaKeptViews;
         Embed = embed;
         Vision = vision;
         Decoder = decoder;
@@ -55,6 +56,11 @@ internal sealed class DecoderSessions : IDisposable
 
     public bool VisionTakesMask { get; }
 
+    /// <summary>
+    /// Views a vision run may hold and still leave the encoder's CPU arena at its size (<see cref="GenerationOptions.VisionArenaKeptViews"/>).
+    /// </summary>
+    public int VisionArenaKeptViews { get; }
+
     /// <summary>Idefics3's pixel_values is [batch, views, 3, h, w]; LLaVA's is [batch, 3, h, w].</summary>
     public bool PixelsHaveViewAxis { get; }
 
@@ -67,7 +73,9 @@ internal sealed class DecoderSessions : IDisposable
     /// Whether KV caches live in the decoder's device memory; null: exactly when the decoder runs on CUDA. On a CPU
     /// session the same path runs over ONNX Runtime's host allocator, which is how it is tested without a GPU.
     /// </param>
-    public static DecoderSessions Open(string folder, SessionSettings settings, bool? cacheOnDevice = null)
+    /// <param name="visionArenaKeptViews">As <see cref="GenerationOptions.VisionArenaKeptViews"/>.</param>
+    public static DecoderSessions Open(string folder, SessionSettings settings, bool? cacheOnDevice = null,
+        int visionArenaKeptViews = GenerationOptions.DefaultVisionArenaKeptViews)
     {
         string onnx = Path.Combine(folder, "onnx");
         var opened = new List<InferenceSession>();
@@ -77,11 +85,10 @@ internal sealed class DecoderSessions : IDisposable
             // memory plans would fragment the arena into far more than a step's live tensors.
             SessionSettings stepping = settings with { MemoryPattern = false };
             opened.Add(InferenceSession.Open(Path.Combine(onnx, "embed_tokens.onnx"), stepping));
-            // The vision encoder's activations (a few hundred MB per batch of 512² views) would otherwise stay
-            // resident after every burst of images.
-            opened.Add(InferenceSession.Open(Path.Combine(onnx, "vision_encoder.onnx"), settings with { ShrinkArenaAfterRun = true }));
+            opened.Add(InferenceSession.Open(Path.Combine(onnx, "vision_encoder.onnx"), settings));
             opened.Add(InferenceSession.Open(Path.Combine(onnx, "decoder_model_merged.onnx"), stepping));
-            var sessions = new DecoderSessions(opened[0], opened[1], opened[2], cacheOnDevice ?? opened[2].Provider == ExecutionProviders.Cuda);
+            var sessions = new DecoderSessions(opened[0], opened[1], opened[2], cacheOnDevice ?? opened[2].Provider == ExecutionProviders.Cuda,
+                visionArenaKeptViews);
             // The check compares entries on the host; device caches give each present buffers of its own instead.
             sessions.WritesPresentOverPreviousPast = sessions._deviceCaches is null && sessions.PresentOverPreviousPastGivesTheSameStep();
             return sessions;
@@ -136,7 +143,10 @@ internal sealed class DecoderSessions : IDisposable
             Array.Fill(mask, true);
             inputs.Add(new("pixel_attention_mask", new Tensor<bool>(mask, 1, views, first.Height, first.Width)));
         }
-        float[] features = ((Tensor<float>)Vision.Run(inputs, ["image_features"], cancellationToken)["image_features"]).Data;
+        // A run of more views than are kept gives its activations back (a split image's 13 views hold over 1 GB), so
+        // that its peak does not stay resident; smaller runs keep the arena's pages for the next one.
+        var encoded = Vision.Run(inputs, ["image_features"], null, shrinkCpuArena: views > VisionArenaKeptViews, cancellationToken);
+        float[] features = ((Tensor<float>)encoded["image_features"]).Data;
         return images.Count == 1 ? [features] : CutPerImage(features, images);
     }
 

@@ -92,8 +92,9 @@ public sealed class GenerativeModel : ILoadedModel
     public string ImageTokenText => Family == GenerativeFamilies.Idefics3 ? PromptBuilder.ImageToken : _llavaImageToken;
 
     /// <param name="cacheOnDevice">Where KV caches live (<see cref="GenerationOptions.KvCacheOnDevice"/>).</param>
+    /// <param name="visionArenaKeptViews">As <see cref="GenerationOptions.VisionArenaKeptViews"/>.</param>
     public static GenerativeModel Load(string id, string family, string folder, bool isDemo, SessionSettings settings, ITensorResizer resizer,
-        BatchingOptions batching, bool? cacheOnDevice, TimeProvider time, EngineMetrics metrics, ILogger logger)
+        BatchingOptions batching, bool? cacheOnDevice, int visionArenaKeptViews, TimeProvider time, EngineMetrics metrics, ILogger logger)
     {
         JsonNode config = ReadJson(folder, "config.json")!;
         JsonNode processorConfig = ReadJson(folder, "processor_config.json")
@@ -103,7 +104,7 @@ public sealed class GenerativeModel : ILoadedModel
         int imageTokenId = (config["image_token_index"] ?? config["image_token_id"])?.GetValue<int>()
             ?? throw new InvalidDataException("config.json has no image_token_id / image_token_index.");
         var imageConfig = ImageProcessorConfig.FromFile(Path.Combine(folder, "preprocessor_config.json"));
-        var sessions = DecoderSessions.Open(folder, settings, cacheOnDevice);
+        var sessions = DecoderSessions.Open(folder, settings, cacheOnDevice, visionArenaKeptViews);
         return new GenerativeModel(id, family, folder, isDemo, tokenizer, template, sessions, GenerationConfig.FromFolder(folder), imageTokenId, processorConfig, imageConfig, resizer,
             batching, time, metrics, logger);
     }

@@ -100,7 +100,7 @@ internal sealed class ModelLoader(
             else if (Generation.GenerativeFamilies.IsGenerative(modelType))
             {
                 var generative = Generation.GenerativeModel.Load(id, Generation.GenerativeFamilies.Normalize(modelType), folder, isDemo, settings, resizer,
-                    batching.Value, generation.Value.KvCacheOnDevice, time, metrics, _logger);
+                    batching.Value, generation.Value.KvCacheOnDevice, generation.Value.VisionArenaKeptViews, time, metrics, _logger);
                 Warm(generative);
                 if (generative.Sessions.CacheMemory is { } memory)
                 {

@@ -117,6 +117,7 @@ public sealed class StartupValidationTests
     [InlineData("Generation:MaxConcurrentSequences", "0", "Generation:MaxConcurrentSequences")]
     [InlineData("Generation:MaxJoinWait", "-00:00:01", "Generation:MaxJoinWait")]
     [InlineData("Generation:JoinWaitUntilWidth", "-1", "Generation:JoinWaitUntilWidth")]
+    [InlineData("Generation:VisionArenaKeptViews", "-1", "Generation:VisionArenaKeptViews")]
     [InlineData("Memory:TrimInterval", "-00:00:01", "Memory:TrimInterval")]
     [InlineData("Models:Root", "/nonexistent/models", "Models:Root")]
     public void Bad_settings_stop_the_service_at_start_naming_the_key(string key, string value, string named)
