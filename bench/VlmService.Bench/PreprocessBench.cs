@@ -1,21 +1,90 @@
 using System.Diagnostics;
 using System.Globalization;
+using VlmService.Engine.Generation;
 using VlmService.Imaging;
+using VlmService.Native;
 
 namespace VlmService.Bench;
 
 /// <summary>
-/// JPEG bytes → CLIP pixel_values with the service's decoder and processor, --concurrency workers for --seconds;
-/// --shrink-margin N decodes at reduced scale as Images:JpegShrinkMargin does, and reports how far the pixels move.
-/// --path separate decodes to full-size RGB first and resizes afterwards (as before decode and resize were fused).
+/// JPEG bytes → a model's pixels with the service's decoder and processor, --concurrency workers for --seconds: CLIP's
+/// or SigLIP's pixel_values, or SmolVLM's tiles for a folder with a processor_config.json (--split true|false).
+/// For CLIP/SigLIP, --shrink-margin N decodes at reduced scale as Images:JpegShrinkMargin does, and reports how far the
+/// pixels move; --path separate decodes to full-size RGB first and resizes afterwards (as before decode and resize were
+/// fused). --huge-pages on|off|ab: large C-heap buffers with or without transparent huge pages, or --rounds pairs of
+/// windows alternating between the two.
 /// </summary>
 internal static class PreprocessBench
 {
     public static int Run(BenchOptions options)
     {
         string folder = options.Required("model-dir");
-        var processor = ClipFolder.ImageProcessor(folder);
         byte[] bytes = File.ReadAllBytes(options.Required("image"));
+        using var resizer = new OrtTensorResizer();
+        (Action preprocess, string description) = File.Exists(Path.Combine(folder, "processor_config.json"))
+            ? Tiles(folder, bytes, options.Text("split", "false") == "true", resizer)
+            : DualEncoderPixels(folder, bytes, options);
+        for (int i = 0; i < 5; i++)
+        {
+            preprocess();
+        }
+        int concurrency = options.Int("concurrency", Environment.ProcessorCount);
+        var seconds = TimeSpan.FromSeconds(options.Double("seconds", 20));
+        string hugePages = options.Text("huge-pages", "on");
+        if (hugePages != "ab")
+        {
+            NativeHeap.AdvisesHugePages = hugePages == "on";
+            double rate = ImagesPerSecond(preprocess, concurrency, seconds, out int done, out TimeSpan wall);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"service preprocess images={done} seconds={wall.TotalSeconds:F1} images/s={rate:F2} concurrency={concurrency} huge-pages={hugePages} {description}"));
+            return 0;
+        }
+        var ratios = new List<double>();
+        for (int round = 0; round < options.Int("rounds", 4); round++)
+        {
+            // Each pair in the other order than the last, so neither side always follows the other.
+            bool onFirst = round % 2 == 0;
+            NativeHeap.AdvisesHugePages = onFirst;
+            double first = ImagesPerSecond(preprocess, concurrency, seconds, out _, out _);
+            NativeHeap.AdvisesHugePages = !onFirst;
+            double second = ImagesPerSecond(preprocess, concurrency, seconds, out _, out _);
+            (double on, double off) = onFirst ? (first, second) : (second, first);
+            ratios.Add(on / off);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"preprocess round={round + 1} huge pages {on:F2} images/s, without {off:F2} images/s, ratio {on / off:F3}"));
+        }
+        NativeHeap.AdvisesHugePages = true;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"preprocess huge pages ÷ without: mean {ratios.Average():F3} min {ratios.Min():F3} max {ratios.Max():F3} concurrency={concurrency} {description}"));
+        return 0;
+    }
+
+    private static double ImagesPerSecond(Action preprocess, int concurrency, TimeSpan seconds, out int done, out TimeSpan elapsed)
+    {
+        int count = 0;
+        var wall = Stopwatch.StartNew();
+        Parallel.For(0, concurrency, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, _ =>
+        {
+            while (wall.Elapsed < seconds)
+            {
+                preprocess();
+                Interlocked.Increment(ref count);
+            }
+        });
+        done = count;
+        elapsed = wall.Elapsed;
+        return count / elapsed.TotalSeconds;
+    }
+
+    private static (Action, string) Tiles(string folder, byte[] bytes, bool split, OrtTensorResizer resizer)
+    {
+        var processor = new Idefics3ImageProcessor(ImageProcessorConfig.FromFile(Path.Combine(folder, "preprocessor_config.json")), resizer);
+        return (() => processor.Process(ImageDecoder.Decode(bytes, ImageLimits.Default), split), $"smolvlm tiles split={split}");
+    }
+
+    private static (Action, string) DualEncoderPixels(string folder, byte[] bytes, BenchOptions options)
+    {
+        var processor = ClipFolder.ImageProcessor(folder);
         (int height, int width) = processor.OutputSize;
         int shrinkTo = options.Int("shrink-margin", 0) * Math.Max(height, width);
         bool separate = options.Text("path", "fused") == "separate";
@@ -26,25 +95,7 @@ internal static class PreprocessBench
         float[] served = Preprocess();
         double largest = exact.Zip(served, (a, b) => Math.Abs(a - b)).Max();
         double mean = exact.Zip(served, (a, b) => Math.Abs(a - b)).Average();
-        for (int i = 0; i < 5; i++)
-        {
-            Preprocess();
-        }
-        int concurrency = options.Int("concurrency", Environment.ProcessorCount);
-        var seconds = TimeSpan.FromSeconds(options.Double("seconds", 20));
-        int done = 0;
-        var wall = Stopwatch.StartNew();
-        Parallel.For(0, concurrency, new ParallelOptions { MaxDegreeOfParallelism = concurrency }, _ =>
-        {
-            while (wall.Elapsed < seconds)
-            {
-                Preprocess();
-                Interlocked.Increment(ref done);
-            }
-        });
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"service preprocess images={done} seconds={wall.Elapsed.TotalSeconds:F1} images/s={done / wall.Elapsed.TotalSeconds:F2} concurrency={concurrency} " +
+        return (() => Preprocess(), string.Create(CultureInfo.InvariantCulture,
             $"shrink-margin={options.Int("shrink-margin", 0)} {(separate ? "separate" : "fused")} pixel difference from a full decode: max {largest:F3} mean {mean:F4}"));
-        return 0;
     }
 }

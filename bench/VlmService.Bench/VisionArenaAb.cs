@@ -6,7 +6,7 @@ namespace VlmService.Bench;
 
 /// <summary>
 /// One view through the vision encoder of two loads of one folder, in turn: one keeping its CPU arena after each run
-/// (Generation:VisionArenaKeptViews 1, the default) and one giving it back after every run (0). Each run of one is
+/// (Generation:VisionArenaKeptViews 1) and one giving it back after every run (0, the default). Each run of one is
 /// followed by a run of the other, the order swapping every pair, so both see the same machine from moment to moment.
 /// Prints each side's time per run, the process's page faults per run and what each arena holds afterwards; both must
 /// give the same features.

@@ -8,7 +8,8 @@ namespace VlmService.Native;
 /// are done with (a step of one request, a KV cache the decoding loop hands back). glibc serves blocks this size with
 /// mappings of their own (<see cref="NativeHeap.ReturnLargeBlocksPromptly"/>) and unmaps them when freed, whereas a
 /// dead managed array of the same size stays in the process until the next full collection; under load those pile up
-/// by the hundred megabytes. A buffer its owner forgot is freed by the finalizer, late but not never.
+/// by the hundred megabytes. Buffers of 4 MB and more ask for transparent huge pages (<see cref="NativeHeap.AdvisesHugePages"/>).
+/// A buffer its owner forgot is freed by the finalizer, late but not never.
 /// A buffer may also hold memory another allocator lent (<see cref="INativeAllocator"/>: a GPU's, through ONNX Runtime),
 /// which only native code that knows its <see cref="Allocator"/> may touch.
 /// </summary>
@@ -28,6 +29,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
             return;
         }
         _data = (T*)NativeMemory.Alloc((nuint)length, (nuint)sizeof(T));
+        NativeHeap.AdviseHugePages(_data, (nuint)length * (nuint)sizeof(T));
     }
 
     /// <summary>Takes <paramref name="length"/> elements at <paramref name="data"/> that <paramref name="allocator"/> lent; it frees them.</summary>
@@ -80,6 +82,8 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
         var data = (T*)NativeMemory.Realloc(_data, (nuint)length * (nuint)sizeof(T));
         // Its finalizer finds nothing to free.
         _data = null;
+        // A block that has just grown past the threshold has not been advised yet; advising again changes nothing.
+        NativeHeap.AdviseHugePages(data, (nuint)length * (nuint)sizeof(T));
         return new NativeBuffer<T>(data, length);
     }
 

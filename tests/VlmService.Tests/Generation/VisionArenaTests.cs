@@ -13,8 +13,7 @@ public sealed class VisionArenaTests(ModelFolders folders)
     [Fact]
     public void Runs_of_the_kept_views_leave_the_arena_as_it_is_and_a_larger_run_gives_it_back()
     {
-        using DecoderSessions sessions = DecoderSessions.Open(folders.SmolVlm, Cpu);
-        Assert.Equal(1, sessions.VisionArenaKeptViews);
+        using DecoderSessions sessions = DecoderSessions.Open(folders.SmolVlm, Cpu, visionArenaKeptViews: 1);
         // The second run of a shape takes the memory pattern's block, so the arena has its size after two.
         sessions.EncodeImages([Views(1)], CancellationToken.None);
         sessions.EncodeImages([Views(1)], CancellationToken.None);
@@ -33,10 +32,11 @@ public sealed class VisionArenaTests(ModelFolders folders)
     }
 
     [Fact]
-    public void With_no_views_kept_every_run_gives_the_arena_back_and_the_features_are_the_same()
+    public void By_default_every_run_gives_the_arena_back_and_the_features_are_the_same_as_with_a_kept_arena()
     {
-        using DecoderSessions keeping = DecoderSessions.Open(folders.SmolVlm, Cpu);
-        using DecoderSessions giving = DecoderSessions.Open(folders.SmolVlm, Cpu, visionArenaKeptViews: 0);
+        using DecoderSessions keeping = DecoderSessions.Open(folders.SmolVlm, Cpu, visionArenaKeptViews: 1);
+        using DecoderSessions giving = DecoderSessions.Open(folders.SmolVlm, Cpu);
+        Assert.Equal(0, giving.VisionArenaKeptViews);
         long lastShrinkages = giving.Vision.CpuArenaStats().Shrinkages;
         foreach (int views in new[] { 1, 1, 3, 1 })
         {
