@@ -269,8 +269,8 @@ public sealed unsafe class InferenceSession : IDisposable
     /// <param name="shrinkCpuArena">
     /// After the run, ONNX Runtime's CPU arena gives back to the system what it holds beyond what is in use, so that the
     /// peak of an unusually large run does not stay resident. Without it the arena keeps its pages for the next run,
-    /// which then faults none in again: about 12 µs a page on a virtual machine, 340 ms for a 512² SmolVLM view's
-    /// 112 MB of activations (bench/README.md).
+    /// which then faults none in again: about 12 µs a page on a virtual machine, a quarter of a 512² SmolVLM view's run
+    /// for its 112 MB of activations (bench/README.md).
     /// </param>
     public IReadOnlyDictionary<string, ITensor> Run(
         IReadOnlyList<KeyValuePair<string, ITensor>> inputs,

@@ -78,8 +78,7 @@ public sealed unsafe class SessionAllocator : INativeAllocator, IDisposable
             OrtApi.Check(OrtApi.AllocatorGetStats(_allocator, &pairs));
             try
             {
-                return new ArenaStats(Read(pairs, "TotalAllocated"u8), Read(pairs, "InUse"u8), Read(pairs, "NumArenaExtensions"u8),
-                    Read(pairs, "NumArenaShrinkages"u8));
+                return new ArenaStats(Read(pairs, "TotalAllocated"u8), Read(pairs, "InUse"u8), Read(pairs, "NumArenaShrinkages"u8));
             }
             finally
             {
@@ -131,5 +130,5 @@ public sealed unsafe class SessionAllocator : INativeAllocator, IDisposable
     }
 }
 
-/// <summary>An ONNX Runtime arena's counters: bytes it holds from the system and hands out, and how often it grew and shrank.</summary>
-public readonly record struct ArenaStats(long HeldBytes, long InUseBytes, long Extensions, long Shrinkages);
+/// <summary>An ONNX Runtime arena's counters: bytes it holds from the system, bytes it has handed out, and how often it shrank.</summary>
+public readonly record struct ArenaStats(long HeldBytes, long InUseBytes, long Shrinkages);
