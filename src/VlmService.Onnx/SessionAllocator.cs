@@ -78,7 +78,7 @@ public sealed unsafe class SessionAllocator : INativeAllocator, IDisposable
             OrtApi.Check(OrtApi.AllocatorGetStats(_allocator, &pairs));
             try
             {
-                return new ArenaStats(Read(pairs, "TotalAllocated"u8), Read(pairs, "InUse"u8), Read(pairs, "NumArenaShrinkages"u8));
+                return new ArenaStats(Read(pairs, "TotalAllocated\0"u8), Read(pairs, "InUse\0"u8), Read(pairs, "NumArenaShrinkages\0"u8));
             }
             finally
             {
@@ -87,13 +87,13 @@ public sealed unsafe class SessionAllocator : INativeAllocator, IDisposable
         }
     }
 
-    /// <summary>One counter; ONNX Runtime writes them as decimal strings, and leaves them all out until the arena has allocated.</summary>
-    private static long Read(nint pairs, ReadOnlySpan<byte> key)
+    /// <summary>
+    /// One counter by its NUL-terminated key; ONNX Runtime writes them as decimal strings, and leaves them all out until
+    /// the arena has allocated.
+    /// </summary>
+    private static long Read(nint pairs, ReadOnlySpan<byte> terminatedKey)
     {
-        Span<byte> terminated = stackalloc byte[key.Length + 1];
-        key.CopyTo(terminated);
-        terminated[^1] = 0;
-        fixed (byte* k = terminated)
+        fixed (byte* k = terminatedKey)
         {
             byte* value = OrtApi.GetKeyValue(pairs, k);
             return value == null ? 0 : long.Parse(Marshal.PtrToStringUTF8((nint)value)!, System.Globalization.CultureInfo.InvariantCulture);

@@ -18,7 +18,7 @@ internal static unsafe class MemoryMappings
     }
 
     /// <summary>Whether the mapping holding <paramref name="address"/> was advised for huge pages ("hg" among its VmFlags).</summary>
-    public static bool AdvisedForHugePages(nint address)
+    private static bool AdvisedForHugePages(nint address)
     {
         bool inside = false;
         foreach (string line in File.ReadLines("/proc/self/smaps"))
