@@ -52,7 +52,7 @@ public sealed class Idefics3ImageProcessor(ImageProcessorConfig config, ITensorR
 
     private (NativeBuffer<float> Pixels, int Width, int Height) Normalize(ReadOnlySpan<byte> pixels, int width, int height)
     {
-        var normalized = new NativeBuffer<float>(3 * width * height);
+        var normalized = new NativeBuffer<float>(3 * width * height, hugePages: true);
         ResizeRules.RescaleNormalize(pixels, width, height, Config, normalized.Span);
         return (normalized, width, height);
     }
@@ -67,7 +67,7 @@ public sealed class Idefics3ImageProcessor(ImageProcessorConfig config, ITensorR
             return new ImageTiles(tile, 1, size, 0, 0);
         }
         (int resizedHeight, int resizedWidth) = SizeForTiles(height, width, size);
-        using var resized = new NativeBuffer<float>(3 * resizedHeight * resizedWidth);
+        using var resized = new NativeBuffer<float>(3 * resizedHeight * resizedWidth, hugePages: true);
         resizer.Resize(normalized.Span, 3, height, width, resized.Span, resizedHeight, resizedWidth);
         return Split(resized.Span, resizedHeight, resizedWidth, size);
     }

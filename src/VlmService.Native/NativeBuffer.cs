@@ -8,7 +8,7 @@ namespace VlmService.Native;
 /// are done with (a step of one request, a KV cache the decoding loop hands back). glibc serves blocks this size with
 /// mappings of their own (<see cref="NativeHeap.ReturnLargeBlocksPromptly"/>) and unmaps them when freed, whereas a
 /// dead managed array of the same size stays in the process until the next full collection; under load those pile up
-/// by the hundred megabytes. Buffers of 4 MB and more ask for transparent huge pages (<see cref="NativeHeap.AdvisesHugePages"/>).
+/// by the hundred megabytes. A buffer filled once and freed soon may ask for transparent huge pages (see the constructor).
 /// A buffer its owner forgot is freed by the finalizer, late but not never.
 /// A buffer may also hold memory another allocator lent (<see cref="INativeAllocator"/>: a GPU's, through ONNX Runtime),
 /// which only native code that knows its <see cref="Allocator"/> may touch.
@@ -18,7 +18,17 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
     /// <summary>Null once freed, and always for a zero-length buffer (which is never "disposed" for its readers).</summary>
     private T* _data;
 
-    public NativeBuffer(int length)
+    /// <summary>Whether the buffer asked for huge pages; a resized one asks again for its new block.</summary>
+    private readonly bool _hugePages;
+
+    /// <summary>A buffer of <paramref name="length"/> elements, their values undefined.</summary>
+    /// <param name="hugePages">
+    /// Asks for transparent huge pages when the buffer is 4 MB or more (<see cref="NativeHeap.AdvisesHugePages"/>): for
+    /// a buffer that is written once and freed (a preprocessing intermediate), whose 4 KB page faults would cost more
+    /// than its work. Not for one kept and read again and again: there it saves no faults, and on a virtual machine
+    /// here a CLIP batch tensor in huge pages made the model's runs slower (bench/README.md, twenty-third round).
+    /// </param>
+    public NativeBuffer(int length, bool hugePages = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         Length = length;
@@ -28,8 +38,12 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
             GC.SuppressFinalize(this);
             return;
         }
+        _hugePages = hugePages;
         _data = (T*)NativeMemory.Alloc((nuint)length, (nuint)sizeof(T));
-        NativeHeap.AdviseHugePages(_data, (nuint)length * (nuint)sizeof(T));
+        if (hugePages)
+        {
+            NativeHeap.AdviseHugePages(_data, (nuint)length * (nuint)sizeof(T));
+        }
     }
 
     /// <summary>Takes <paramref name="length"/> elements at <paramref name="data"/> that <paramref name="allocator"/> lent; it frees them.</summary>
@@ -82,16 +96,20 @@ public sealed unsafe class NativeBuffer<T> : IDisposable, IPinnable where T : un
         var data = (T*)NativeMemory.Realloc(_data, (nuint)length * (nuint)sizeof(T));
         // Its finalizer finds nothing to free.
         _data = null;
-        // A block that has just grown past the threshold has not been advised yet; advising again changes nothing.
-        NativeHeap.AdviseHugePages(data, (nuint)length * (nuint)sizeof(T));
-        return new NativeBuffer<T>(data, length);
+        if (_hugePages)
+        {
+            // A block that has just grown past the threshold has not been advised yet; advising again changes nothing.
+            NativeHeap.AdviseHugePages(data, (nuint)length * (nuint)sizeof(T));
+        }
+        return new NativeBuffer<T>(data, length, _hugePages);
     }
 
     /// <summary>Takes <paramref name="length"/> elements at <paramref name="data"/> on the C heap; frees them.</summary>
-    private NativeBuffer(T* data, int length)
+    private NativeBuffer(T* data, int length, bool hugePages)
     {
         _data = data;
         Length = length;
+        _hugePages = hugePages;
     }
 
     /// <summary>

@@ -33,11 +33,12 @@ public static partial class NativeHeap
         Mallopt(MmapThreshold, 1024 * 1024) == 1 & Mallopt(TrimThreshold, 8 * 1024 * 1024) == 1 & Mallopt(ArenaMax, 2) == 1, unavailable: false);
 
     /// <summary>
-    /// Whether C-heap buffers of <see cref="HugePageAdviceBytes"/> and more ask the kernel for transparent huge pages
-    /// (on by default; off only to compare). A fresh mapping is faulted in a page at a time as it is first written, and
-    /// on a virtual machine each 4 KB fault costs about 12 µs, far more than writing the page: 38 MB, SmolVLM's
-    /// 2048-pixel preprocessing intermediate, took 135–250 ms to fill in 9,700 faults, and 9.5 ms in 2 MB pages. The
-    /// kernel decides (<c>/sys/kernel/mm/transparent_hugepage/enabled</c>: "never" turns the advice off machine-wide).
+    /// Whether C-heap buffers that ask for transparent huge pages (<see cref="NativeBuffer{T}"/>'s <c>hugePages</c>) and
+    /// are <see cref="HugePageAdviceBytes"/> or more get the advice (on by default; off only to compare). A fresh mapping
+    /// is faulted in a page at a time as it is first written, and on a virtual machine each 4 KB fault costs about
+    /// 12 µs, far more than writing the page: 38 MB, SmolVLM's 2048-pixel preprocessing intermediate, took 135–250 ms
+    /// to fill in 9,700 faults, and 9.5 ms in 2 MB pages. The kernel decides
+    /// (<c>/sys/kernel/mm/transparent_hugepage/enabled</c>: "never" turns the advice off machine-wide).
     /// </summary>
     public static bool AdvisesHugePages { get; set; } = true;
 

@@ -152,39 +152,35 @@ public sealed class GenerationPartsTests
     [Fact]
     public void A_large_buffer_grows_by_moving_its_pages_not_by_faulting_them_in_afresh()
     {
-        // In 4 KB pages, where a copy into a fresh buffer shows in the fault count (in 2 MB pages it would not). Other
-        // classes' buffers made meanwhile also go without the advice, which changes only their speed.
-        NativeHeap.AdvisesHugePages = false;
-        try
-        {
-            const int elements = 16 << 20;
-            var buffer = new NativeBuffer<float>(elements);
-            buffer.Span.Fill(1f);
-            long before = FaultsOfThisThread();
-            NativeBuffer<float> grown = buffer.Resize(elements + (elements / 8));
-            bool kept = !grown.Span[..elements].ContainsAnyExcept(1f);
-            grown.Span.Fill(2f);
-            long faults = FaultsOfThisThread() - before;
-            grown.Dispose();
-            Assert.True(kept);
-            // 64 MB are 16384 pages of 4 KB and the 8 MB added 2048; a new buffer and a copy would fault in all 18432.
-            Assert.InRange(faults, 0, 4096);
-        }
-        finally
-        {
-            NativeHeap.AdvisesHugePages = true;
-        }
+        // In 4 KB pages (the buffer asks for no others), where a copy into a fresh buffer shows in the fault count.
+        const int elements = 16 << 20;
+        var buffer = new NativeBuffer<float>(elements);
+        buffer.Span.Fill(1f);
+        long before = FaultsOfThisThread();
+        NativeBuffer<float> grown = buffer.Resize(elements + (elements / 8));
+        bool kept = !grown.Span[..elements].ContainsAnyExcept(1f);
+        grown.Span.Fill(2f);
+        long faults = FaultsOfThisThread() - before;
+        grown.Dispose();
+        Assert.True(kept);
+        // 64 MB are 16384 pages of 4 KB and the 8 MB added 2048; a new buffer and a copy would fault in all 18432.
+        Assert.InRange(faults, 0, 4096);
     }
 
     [Fact]
-    public void Buffers_of_4_MB_and_more_ask_for_huge_pages_and_smaller_ones_do_not()
+    public void Buffers_that_ask_for_huge_pages_get_the_advice_from_4_MB_on_and_others_never()
     {
-        using var large = new NativeBuffer<byte>((int)NativeHeap.HugePageAdviceBytes);
-        using var small = new NativeBuffer<byte>((int)NativeHeap.HugePageAdviceBytes - 4096);
-        using NativeBuffer<byte> grown = new NativeBuffer<byte>(2 << 20).Resize(8 << 20);
-        Assert.Equal(MemoryMappings.KernelTakesHugePageAdvice, MemoryMappings.AdvisedForHugePages(large, 1 << 20));
+        int large = (int)NativeHeap.HugePageAdviceBytes;
+        using var asking = new NativeBuffer<byte>(large, hugePages: true);
+        using var notAsking = new NativeBuffer<byte>(large);
+        using var small = new NativeBuffer<byte>(large - 4096, hugePages: true);
+        using NativeBuffer<byte> grown = new NativeBuffer<byte>(2 << 20, hugePages: true).Resize(8 << 20);
+        using NativeBuffer<byte> grownNotAsking = new NativeBuffer<byte>(2 << 20).Resize(8 << 20);
+        Assert.Equal(MemoryMappings.KernelTakesHugePageAdvice, MemoryMappings.AdvisedForHugePages(asking, 1 << 20));
         Assert.Equal(MemoryMappings.KernelTakesHugePageAdvice, MemoryMappings.AdvisedForHugePages(grown, 4 << 20));
+        Assert.False(MemoryMappings.AdvisedForHugePages(notAsking, 1 << 20));
         Assert.False(MemoryMappings.AdvisedForHugePages(small, 1 << 20));
+        Assert.False(MemoryMappings.AdvisedForHugePages(grownNotAsking, 4 << 20));
     }
 
     /// <summary>Minor page faults of the calling thread so far (field 10 of /proc/thread-self/stat).</summary>
