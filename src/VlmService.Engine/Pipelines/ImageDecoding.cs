@@ -38,12 +38,18 @@ public sealed class ImageDecoding(IOptions<ImageOptions> options) : IDisposable
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the calling thread once a slot is free. Callers are request handlers on the
+    /// thread pool, never a stage loop, and a slot that had to be waited for resumes on the pool too (ConfigureAwait),
+    /// so handing the work to yet another pool thread would only add a wake-up to every request's latency.
+    /// </summary>
     private async Task<T> InSlotAsync<T>(Func<T> work, CancellationToken cancellationToken)
     {
         await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await Task.Run(work, cancellationToken).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            return work();
         }
         finally
         {
