@@ -10,8 +10,8 @@ internal static unsafe class MemoryMappings
     /// <summary>A kernel built without transparent huge pages has no such directory and refuses the advice.</summary>
     public static bool KernelTakesHugePageAdvice => Directory.Exists("/sys/kernel/mm/transparent_hugepage");
 
-    /// <summary>Whether the mapping holding <paramref name="buffer"/>'s byte at <paramref name="offset"/> was advised for huge pages.</summary>
-    public static bool AdvisedForHugePages(NativeBuffer<byte> buffer, int offset)
+    /// <summary>Whether the mapping holding <paramref name="buffer"/>'s element at <paramref name="offset"/> was advised for huge pages.</summary>
+    public static bool AdvisedForHugePages<T>(NativeBuffer<T> buffer, int offset) where T : unmanaged
     {
         using MemoryHandle pinned = buffer.Pin(offset);
         return AdvisedForHugePages((nint)pinned.Pointer);

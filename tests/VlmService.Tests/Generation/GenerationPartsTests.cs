@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 using VlmService.Engine.Generation;
+using VlmService.Engine.Models;
 using VlmService.Imaging;
 using VlmService.Native;
 using VlmService.Text;
@@ -181,6 +182,19 @@ public sealed class GenerationPartsTests
         Assert.False(MemoryMappings.AdvisedForHugePages(notAsking, 1 << 20));
         Assert.False(MemoryMappings.AdvisedForHugePages(small, 1 << 20));
         Assert.False(MemoryMappings.AdvisedForHugePages(grownNotAsking, 4 << 20));
+    }
+
+    [Fact]
+    public void Buffers_read_again_and_again_keep_4_KB_pages()
+    {
+        // A CLIP batch tensor in huge pages slowed the model's runs on a virtual machine (bench/README.md); KV caches
+        // are read by every step the same way.
+        using var pixels = new PixelBuffers(imageLength: 3 * 224 * 224, batchLimit: 8, imagesKept: 0);
+        using NativeBuffer<float> batch = pixels.RentBatch();
+        using NativeBuffer<float> cache = new KvBufferPool().Rent(2 << 20);
+        Assert.True(batch.Length * sizeof(float) >= NativeHeap.HugePageAdviceBytes);
+        Assert.False(MemoryMappings.AdvisedForHugePages(batch, 1 << 18));
+        Assert.False(MemoryMappings.AdvisedForHugePages(cache, 1 << 18));
     }
 
     /// <summary>Minor page faults of the calling thread so far (field 10 of /proc/thread-self/stat).</summary>
