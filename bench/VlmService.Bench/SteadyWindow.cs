@@ -42,10 +42,17 @@ public readonly record struct SteadyWindow(long From, long To)
     /// </summary>
     public async Task<TimeSpan> OwnProcessorTimeAsync()
     {
-        await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), From)).ConfigureAwait(false);
+        await Task.Delay(Until(From)).ConfigureAwait(false);
         TimeSpan opened = Environment.CpuUsage.TotalTime;
-        await Task.Delay(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), To)).ConfigureAwait(false);
+        await Task.Delay(Until(To)).ConfigureAwait(false);
         return Environment.CpuUsage.TotalTime - opened;
+    }
+
+    /// <summary>The time left until <paramref name="timestamp"/>; zero once it has passed (a window opened with no warm-up).</summary>
+    private static TimeSpan Until(long timestamp)
+    {
+        TimeSpan left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), timestamp);
+        return left > TimeSpan.Zero ? left : TimeSpan.Zero;
     }
 
     private static long Ticks(TimeSpan span) => (long)(span.TotalSeconds * Stopwatch.Frequency);
