@@ -11,8 +11,8 @@ namespace VlmService.Bench;
 /// or SigLIP's pixel_values, or SmolVLM's tiles for a folder with a processor_config.json (--split true|false).
 /// For CLIP/SigLIP, --shrink-margin N decodes at reduced scale as Images:JpegShrinkMargin does, and reports how far the
 /// pixels move; --path separate decodes to full-size RGB first and resizes afterwards (as before decode and resize were
-/// fused). --huge-pages on|off|ab: large C-heap buffers with or without transparent huge pages, or --rounds pairs of
-/// windows alternating between the two.
+/// fused). --huge-pages on|off|ab: the buffers that ask for transparent huge pages (SmolVLM's intermediates) get them
+/// or not, or --rounds pairs of windows alternate between the two.
 /// </summary>
 internal static class PreprocessBench
 {
