@@ -50,12 +50,7 @@ internal static class EmbedRatio
                 $"round {round}: served req/s={served:F2} p50={tally.Percentile(0.5):F0}ms generator-cpu={tally.GeneratorCorePercent:F1}% ratio={ratio:F3}"));
             rawBefore = rawAfter;
         }
-        double mean = ratios.Average();
-        double deviation = Math.Sqrt(ratios.Sum(r => (r - mean) * (r - mean)) / Math.Max(1, ratios.Count - 1));
-        List<double> sorted = [.. ratios.Order()];
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"embed-ratio lanes={lanes} batch={batch} clients={clients} rounds={rounds} mean={mean:F3} median={sorted[sorted.Count / 2]:F3} " +
-            $"min={sorted[0]:F3} max={sorted[^1]:F3} sd={deviation:F3} se={deviation / Math.Sqrt(ratios.Count):F3}"));
+        Console.WriteLine($"embed-ratio lanes={lanes} batch={batch} clients={clients} rounds={rounds} {Ratios.Describe(ratios)}");
         return 0;
     }
 

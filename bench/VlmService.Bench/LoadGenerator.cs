@@ -90,9 +90,11 @@ public sealed class Target
     private readonly string _path;
     private readonly int? _deadlineMs;
 
-    public Target(BenchOptions options)
+    /// <param name="scenario">Overrides --scenario.</param>
+    /// <param name="maxTokens">Overrides --max-tokens.</param>
+    public Target(BenchOptions options, string? scenario = null, int? maxTokens = null)
     {
-        Scenario = options.Text("scenario", "embed-image");
+        Scenario = scenario ?? options.Text("scenario", "embed-image");
         string image = options.Optional("image") is { } file ? Convert.ToBase64String(File.ReadAllBytes(file)) : string.Empty;
         string? model = options.Optional("model");
         object body = Scenario switch
@@ -105,7 +107,7 @@ public sealed class Target
                 model,
                 image,
                 question = "What is in this picture?",
-                max_tokens = options.Int("max-tokens", 16),
+                max_tokens = maxTokens ?? options.Int("max-tokens", 16),
                 ignore_eos = true,
                 do_image_splitting = options.Text("split", "false") == "true",
             },
@@ -218,6 +220,18 @@ public sealed class Tally(SteadyWindow? window = null)
             lock (_gate)
             {
                 return _served / Seconds;
+            }
+        }
+    }
+
+    /// <summary>Generated tokens per second, counted as <see cref="PerSecond"/> counts requests.</summary>
+    public double TokensPerSecond
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _tokens / Seconds;
             }
         }
     }

@@ -9,6 +9,7 @@ namespace VlmService.Bench;
 ///   embed-ratio served /embed throughput ÷ raw's, in alternating windows, each against the raw windows around it
 ///   one-client  /embed calls and the same work in-process, one at a time, in alternating pairs
 ///   raw-vqa     vision encoder at its best batch size + prefill + decoding batched N wide, in-process, no HTTP
+///   vqa-ratio   served /vqa tokens/s ÷ raw-vqa's, in alternating runs, each against the raw runs around it
 ///   kv-ab       decode steps over host and device KV caches in turn, in one process
 ///   vision-ab   one view through a vision encoder that keeps its arena and one that gives it back, in turn
 ///   preprocess  JPEG → CLIP pixel_values with the service's decoder and processor, in parallel
@@ -35,6 +36,7 @@ public static class Program
             "embed-ratio" => await EmbedRatio.RunAsync(options),
             "one-client" => await OneClient.RunAsync(options),
             "raw-vqa" => RawBaseline.Vqa(options),
+            "vqa-ratio" => await VqaRatio.RunAsync(options),
             "kv-ab" => KvPathAb.Run(options),
             "vision-ab" => VisionArenaAb.Run(options),
             "preprocess" => PreprocessBench.Run(options),
@@ -44,7 +46,7 @@ public static class Program
 
     private static int Usage(int exitCode)
     {
-        Console.Error.WriteLine("usage: VlmService.Bench load|raw-embed|embed-ratio|one-client|raw-vqa|kv-ab|vision-ab|preprocess --option value …  (see bench/README.md)");
+        Console.Error.WriteLine("usage: VlmService.Bench load|raw-embed|embed-ratio|one-client|raw-vqa|vqa-ratio|kv-ab|vision-ab|preprocess --option value …  (see bench/README.md)");
         return exitCode;
     }
 }

@@ -111,60 +111,22 @@ internal static class RawBaseline
         string other => throw new ArgumentException($"--kv-on-device takes true or false, not '{other}'."),
     };
 
-    private const int VisionRunsTimed = 2;
-
     /// <summary>
-    /// /vqa's work for --width requests: the vision encoder at its best batch size, each prompt prefilled, then
-    /// --max-tokens steps decoded --width wide with the cache handed from step to step untouched.
+    /// /vqa's work for --width requests (<see cref="RawVqaWork"/>) with the vision encoder at its best batch size of
+    /// 1, 2, 4, 8 and 16 up to the width.
     /// </summary>
     public static int Vqa(BenchOptions options)
     {
-        string folder = options.Required("model-dir");
         int width = options.Int("width", 16);
-        int maxTokens = options.Int("max-tokens", 128);
         using var models = new GenerativeBenchModels();
-        GenerativeModel model = models.Load(folder, KvCacheOnDevice(options));
+        GenerativeModel model = models.Load(options.Required("model-dir"), KvCacheOnDevice(options));
         (ProcessedImage image, int[] ids) = GenerativeBenchModels.Prompt(model, options.Required("image"), options.Text("split", "false") == "true");
-        DecoderSessions sessions = model.Sessions;
-
-        double bestPerImage = double.MaxValue;
-        float[] features = [];
-        foreach (int batch in new[] { 1, 2, 4, 8, 16 }.Where(b => b <= width))
-        {
-            ProcessedImage[] images = Enumerable.Repeat(image, batch).ToArray();
-            // The first run of a shape plans its memory and the second takes the planned block: steady from the third.
-            sessions.EncodeImages(images, CancellationToken.None);
-            sessions.EncodeImages(images, CancellationToken.None);
-            long start = Stopwatch.GetTimestamp();
-            for (int run = 0; run < VisionRunsTimed; run++)
-            {
-                features = sessions.EncodeImages(images, CancellationToken.None)[0];
-            }
-            double perImage = Stopwatch.GetElapsedTime(start).TotalMilliseconds / (batch * VisionRunsTimed);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"raw-vqa vision batch={batch} per-image={perImage:F1}ms"));
-            bestPerImage = Math.Min(bestPerImage, perImage);
-        }
-
-        var prefills = new List<double>();
-        for (int i = 0; i < 4; i++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            DecodingBatch.Prefill(model, ids, features).Cache.Dispose();
-            prefills.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-        }
-        // The first prefill warms the session up; the median of the other three.
-        double prefill = prefills.Skip(1).Order().ElementAt(1);
-
-        using var decoding = new DecodingBatch(model, ids, features, width);
-        double decode = 0;
-        for (int step = 1; step < maxTokens; step++)
-        {
-            decode += decoding.Step().TotalMilliseconds;
-        }
-        double total = (width * (bestPerImage + prefill)) + decode;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"raw-vqa width={width} prompt={ids.Length} tokens={maxTokens} vision/image={bestPerImage:F0}ms prefill={prefill:F0}ms " +
-            $"decode {maxTokens - 1} steps={decode:F0}ms ({decode / (maxTokens - 1):F1}ms/step) → req/s={width * 1000 / total:F3} tokens/s={width * maxTokens * 1000 / total:F1}"));
+        var work = new RawVqaWork(model, image, ids);
+        (_, double visionPerImage) = work.BestVisionBatch(VisionBatches(width));
+        RawVqaFigures figures = work.Measure(visionPerImage, width, options.Int("max-tokens", 128));
+        Console.WriteLine($"raw-vqa {figures}");
         return 0;
     }
+
+    public static IEnumerable<int> VisionBatches(int width) => new[] { 1, 2, 4, 8, 16 }.Where(b => b <= width);
 }

@@ -1,0 +1,66 @@
+using System.Globalization;
+using VlmService.Engine.Generation;
+using VlmService.Imaging;
+
+namespace VlmService.Bench;
+
+/// <summary>
+/// Served /vqa tokens/s as a share of the raw limit's, with the machine's drift taken out: raw passes of the /vqa work
+/// (<see cref="RawVqaWork"/> for --width requests, the vision encoder at the batch size a first sweep found cheapest)
+/// and closed-loop /vqa windows of --clients (default the width) alternate, and each served window is set against the
+/// mean of the raw passes just before and just after it. Raw and served runs taken ten minutes apart moved by ten
+/// percent on this machine, more than the gap looked for.
+/// </summary>
+internal static class VqaRatio
+{
+    public static async Task<int> RunAsync(BenchOptions options)
+    {
+        int width = options.Int("width", 16);
+        int clients = options.Int("clients", width);
+        int maxTokens = options.Int("max-tokens", 128);
+        int rounds = options.Int("rounds", 4);
+        var length = TimeSpan.FromSeconds(options.Double("seconds", 120));
+        // All clients start at once and a request takes about half a minute: long enough for their requests to spread out.
+        var warmup = TimeSpan.FromSeconds(options.Double("warmup-seconds", 40));
+
+        using var models = new GenerativeBenchModels();
+        GenerativeModel model = models.Load(options.Required("model-dir"), cacheOnDevice: null);
+        (ProcessedImage image, int[] ids) = GenerativeBenchModels.Prompt(model, options.Required("image"), options.Text("split", "false") == "true");
+        var work = new RawVqaWork(model, image, ids);
+        (int visionBatch, _) = work.BestVisionBatch(RawBaseline.VisionBatches(width));
+
+        var target = new Target(options, scenario: "vqa", maxTokens: maxTokens);
+        using var http = new HttpClient { BaseAddress = new Uri(options.Required("url")), Timeout = TimeSpan.FromMinutes(10) };
+        double rawBefore = Raw(work, visionBatch, width, maxTokens, label: "raw 0");
+        var ratios = new List<double>();
+        for (int round = 1; round <= rounds; round++)
+        {
+            Tally tally = await LoadGenerator.ClosedLoopAsync(target, http, clients, length, warmup);
+            if (tally.Failures > 0)
+            {
+                Console.WriteLine(tally.Summary($"served {round}"));
+                return 1;
+            }
+            double rawAfter = Raw(work, visionBatch, width, maxTokens, label: $"raw {round}");
+            double ratio = tally.TokensPerSecond / ((rawBefore + rawAfter) / 2);
+            ratios.Add(ratio);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"round {round}: served tokens/s={tally.TokensPerSecond:F1} p50={tally.Percentile(0.5):F0}ms generator-cpu={tally.GeneratorCorePercent:F1}% ratio={ratio:F3}"));
+            rawBefore = rawAfter;
+        }
+        Console.WriteLine($"vqa-ratio width={width} clients={clients} tokens={maxTokens} vision-batch={visionBatch} rounds={rounds} {Ratios.Describe(ratios)}");
+        return 0;
+    }
+
+    /// <summary>
+    /// One raw pass: the vision encoder timed over the width's images (two runs at least), as the raw work encodes them,
+    /// so that it weighs as much in each pass as in the ratio.
+    /// </summary>
+    private static double Raw(RawVqaWork work, int visionBatch, int width, int maxTokens, string label)
+    {
+        int runs = Math.Max(2, (width + visionBatch - 1) / visionBatch);
+        RawVqaFigures figures = work.Measure(work.VisionPerImage(visionBatch, runs), width, maxTokens);
+        Console.WriteLine($"{label}: {figures}");
+        return figures.TokensPerSecond;
+    }
+}
