@@ -32,25 +32,15 @@ internal static class EmbedRatio
         // A fresh server is slower for its first seconds under load (tiered JIT, pools filling): one unmeasured window.
         await LoadGenerator.ClosedLoopAsync(target, http, clients, length, warmup);
 
-        double rawBefore = Raw(session, inputs, lanes, warmup, length, label: "raw 0");
-        var ratios = new List<double>();
-        for (int round = 1; round <= rounds; round++)
+        List<double>? ratios = await RatioRounds.RunAsync(rounds,
+            label => Raw(session, inputs, lanes, warmup, length, label),
+            () => LoadGenerator.ClosedLoopAsync(target, http, clients, length, warmup),
+            tally => tally.PerSecond, unit: "req/s");
+        if (ratios is null)
         {
-            Tally tally = await LoadGenerator.ClosedLoopAsync(target, http, clients, length, warmup);
-            if (tally.Failures > 0)
-            {
-                Console.WriteLine(tally.Summary($"served {round}"));
-                return 1;
-            }
-            double served = tally.PerSecond;
-            double rawAfter = Raw(session, inputs, lanes, warmup, length, label: $"raw {round}");
-            double ratio = served / ((rawBefore + rawAfter) / 2);
-            ratios.Add(ratio);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"round {round}: served req/s={served:F2} p50={tally.Percentile(0.5):F0}ms generator-cpu={tally.GeneratorCorePercent:F1}% ratio={ratio:F3}"));
-            rawBefore = rawAfter;
+            return 1;
         }
-        Console.WriteLine($"embed-ratio lanes={lanes} batch={batch} clients={clients} rounds={rounds} {Ratios.Describe(ratios)}");
+        Console.WriteLine($"embed-ratio lanes={lanes} batch={batch} clients={clients} rounds={rounds} {RatioRounds.Describe(ratios)}");
         return 0;
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using VlmService.Engine.Generation;
 using VlmService.Imaging;
 
@@ -31,30 +30,21 @@ internal static class VqaRatio
 
         var target = new Target(options, scenario: "vqa", maxTokens: maxTokens);
         using var http = new HttpClient { BaseAddress = new Uri(options.Required("url")), Timeout = TimeSpan.FromMinutes(10) };
-        double rawBefore = Raw(work, visionBatch, width, maxTokens, label: "raw 0");
-        var ratios = new List<double>();
-        for (int round = 1; round <= rounds; round++)
+        List<double>? ratios = await RatioRounds.RunAsync(rounds,
+            label => Raw(work, visionBatch, width, maxTokens, label),
+            () => LoadGenerator.ClosedLoopAsync(target, http, clients, length, warmup),
+            tally => tally.TokensPerSecond, unit: "tokens/s");
+        if (ratios is null)
         {
-            Tally tally = await LoadGenerator.ClosedLoopAsync(target, http, clients, length, warmup);
-            if (tally.Failures > 0)
-            {
-                Console.WriteLine(tally.Summary($"served {round}"));
-                return 1;
-            }
-            double rawAfter = Raw(work, visionBatch, width, maxTokens, label: $"raw {round}");
-            double ratio = tally.TokensPerSecond / ((rawBefore + rawAfter) / 2);
-            ratios.Add(ratio);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"round {round}: served tokens/s={tally.TokensPerSecond:F1} p50={tally.Percentile(0.5):F0}ms generator-cpu={tally.GeneratorCorePercent:F1}% ratio={ratio:F3}"));
-            rawBefore = rawAfter;
+            return 1;
         }
-        Console.WriteLine($"vqa-ratio width={width} clients={clients} tokens={maxTokens} vision-batch={visionBatch} rounds={rounds} {Ratios.Describe(ratios)}");
+        Console.WriteLine($"vqa-ratio width={width} clients={clients} tokens={maxTokens} vision-batch={visionBatch} rounds={rounds} {RatioRounds.Describe(ratios)}");
         return 0;
     }
 
     /// <summary>
-    /// One raw pass: the vision encoder timed over the width's images (two runs at least), as the raw work encodes them,
-    /// so that it weighs as much in each pass as in the ratio.
+    /// One raw pass, its vision encoder timed over as many images as the width (two runs at least): the raw work
+    /// encodes that many, and a figure from two images alone wandered by 20 % from one pass to the next.
     /// </summary>
     private static double Raw(RawVqaWork work, int visionBatch, int width, int maxTokens, string label)
     {
