@@ -7,8 +7,8 @@ namespace VlmService.Bench;
 /// Served /vqa tokens/s as a share of the raw limit's, with the machine's drift taken out: raw passes of the /vqa work
 /// (<see cref="RawVqaWork"/> for --width requests, the vision encoder at the batch size a first sweep found cheapest)
 /// and closed-loop /vqa windows of --clients (default the width) alternate, and each served window is set against the
-/// mean of the raw passes just before and just after it. Raw and served runs taken ten minutes apart moved by ten
-/// percent on this machine, more than the gap looked for.
+/// mean of the raw passes just before and just after it. Raw runs ten minutes apart differed by ten percent on this
+/// machine, as much as the gap looked for.
 /// </summary>
 internal static class VqaRatio
 {
@@ -44,7 +44,7 @@ internal static class VqaRatio
 
     /// <summary>
     /// One raw pass, its vision encoder timed over as many images as the width (two runs at least): the raw work
-    /// encodes that many, and a figure from two images alone wandered by 20 % from one pass to the next.
+    /// encodes that many, and a figure from two images alone differed by 20 % between two passes a minute apart.
     /// </summary>
     private static double Raw(RawVqaWork work, int visionBatch, int width, int maxTokens, string label)
     {
