@@ -124,6 +124,7 @@ public sealed class StartupValidationTests
     {
         using var factory = new VlmServiceFactory(null).WithWebHostBuilder(b => b.UseSetting(key, value));
         var error = Assert.ThrowsAny<Exception>(() => factory.CreateClient());
-        Assert.Contains(named, error.ToString(), StringComparison.Ordinal);
+        // The whole exception on failure: a message cut short hides which start-up step threw.
+        Assert.True(error.ToString().Contains(named, StringComparison.Ordinal), error.ToString());
     }
 }
