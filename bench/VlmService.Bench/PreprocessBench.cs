@@ -12,7 +12,8 @@ namespace VlmService.Bench;
 /// For CLIP/SigLIP, --shrink-margin N decodes at reduced scale as Images:JpegShrinkMargin does, and reports how far the
 /// pixels move; --path separate decodes to full-size RGB first and resizes afterwards (as before decode and resize were
 /// fused). --huge-pages on|off|ab: the buffers that ask for transparent huge pages (SmolVLM's intermediates) get them
-/// or not, or --rounds pairs of windows alternate between the two.
+/// or not; --jpeg turbo|libvips|ab: plain JPEGs decode through libjpeg-turbo (as served) or libvips' pipeline; "ab" runs
+/// --rounds pairs of windows alternating the two.
 /// </summary>
 internal static class PreprocessBench
 {
@@ -31,12 +32,17 @@ internal static class PreprocessBench
         int concurrency = options.Int("concurrency", Environment.ProcessorCount);
         var seconds = TimeSpan.FromSeconds(options.Double("seconds", 20));
         string hugePages = options.Text("huge-pages", "on");
-        if (hugePages != "ab")
+        string jpeg = options.Text("jpeg", "turbo");
+        NativeHeap.AdvisesHugePages = hugePages != "off";
+        ImageDecoder.UsesTurboJpeg = jpeg != "libvips";
+        (string Name, Action<bool> Set)? compared = hugePages == "ab" ? ("huge pages", on => NativeHeap.AdvisesHugePages = on)
+            : jpeg == "ab" ? ("libjpeg-turbo", on => ImageDecoder.UsesTurboJpeg = on)
+            : null;
+        if (compared is not { } ab)
         {
-            NativeHeap.AdvisesHugePages = hugePages == "on";
             double rate = ImagesPerSecond(preprocess, concurrency, seconds, out int done, out TimeSpan wall);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"service preprocess images={done} seconds={wall.TotalSeconds:F1} images/s={rate:F2} concurrency={concurrency} huge-pages={hugePages} {description}"));
+                $"service preprocess images={done} seconds={wall.TotalSeconds:F1} images/s={rate:F2} concurrency={concurrency} huge-pages={hugePages} jpeg={jpeg} {description}"));
             return 0;
         }
         var ratios = new List<double>();
@@ -44,18 +50,18 @@ internal static class PreprocessBench
         {
             // Each pair in the other order than the last, so neither side always follows the other.
             bool onFirst = round % 2 == 0;
-            NativeHeap.AdvisesHugePages = onFirst;
+            ab.Set(onFirst);
             double first = ImagesPerSecond(preprocess, concurrency, seconds, out _, out _);
-            NativeHeap.AdvisesHugePages = !onFirst;
+            ab.Set(!onFirst);
             double second = ImagesPerSecond(preprocess, concurrency, seconds, out _, out _);
             (double on, double off) = onFirst ? (first, second) : (second, first);
             ratios.Add(on / off);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"preprocess round={round + 1} huge pages {on:F2} images/s, without {off:F2} images/s, ratio {on / off:F3}"));
+                $"preprocess round={round + 1} {ab.Name} {on:F2} images/s, without {off:F2} images/s, ratio {on / off:F3}"));
         }
-        NativeHeap.AdvisesHugePages = true;
+        ab.Set(true);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"preprocess huge pages ÷ without: mean {ratios.Average():F3} min {ratios.Min():F3} max {ratios.Max():F3} concurrency={concurrency} {description}"));
+            $"preprocess {ab.Name} ÷ without: mean {ratios.Average():F3} min {ratios.Min():F3} max {ratios.Max():F3} concurrency={concurrency} {description}"));
         return 0;
     }
 
@@ -88,11 +94,20 @@ internal static class PreprocessBench
         (int height, int width) = processor.OutputSize;
         int shrinkTo = options.Int("shrink-margin", 0) * Math.Max(height, width);
         bool separate = options.Text("path", "fused") == "separate";
-        float[] Preprocess() => separate
-            ? processor.Process(ImageDecoder.Decode(bytes, ImageLimits.Default, shrinkTo))
-            : processor.Process(bytes, ImageLimits.Default, shrinkTo);
+        // The fused path writes into an array kept by each worker, as the service's decode slots write into rented ones:
+        // a fresh 0.6-MB array per image is faulted in page by page, a cost the service does not pay.
+        var kept = new ThreadLocal<float[]>(() => new float[3 * height * width]);
+        float[] Preprocess()
+        {
+            if (separate)
+            {
+                return processor.Process(ImageDecoder.Decode(bytes, ImageLimits.Default, shrinkTo));
+            }
+            processor.Process(bytes, ImageLimits.Default, kept.Value!, shrinkTo);
+            return kept.Value!;
+        }
         float[] exact = processor.Process(ImageDecoder.Decode(bytes, ImageLimits.Default));
-        float[] served = Preprocess();
+        float[] served = Preprocess().ToArray();
         double largest = exact.Zip(served, (a, b) => Math.Abs(a - b)).Max();
         double mean = exact.Zip(served, (a, b) => Math.Abs(a - b)).Average();
         return (() => Preprocess(), string.Create(CultureInfo.InvariantCulture,

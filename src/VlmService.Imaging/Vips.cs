@@ -22,11 +22,7 @@ internal static unsafe partial class Vips
     public const int InterpretationGrey16 = 26;
     public const int IntentPerceptual = 0;
 
-    static Vips()
-    {
-        NativeLibrary.SetDllImportResolver(typeof(Vips).Assembly, static (name, _, _) =>
-            name == Library ? NativeLibraryLocator.Load(Library) : 0);
-    }
+    static Vips() => ImagingLibraries.EnsureResolver();
 
     [LibraryImport(Library, EntryPoint = "vips_init", StringMarshalling = StringMarshalling.Utf8)]
     public static partial int Init(string argv0);

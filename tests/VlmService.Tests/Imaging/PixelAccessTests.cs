@@ -2,12 +2,15 @@ using VlmService.Imaging;
 
 namespace VlmService.Tests.Imaging;
 
-/// <summary>Images are streamed through libvips' pipeline (sequential access) unless they must be turned upright.</summary>
+/// <summary>
+/// As served, plain JPEGs decode through libjpeg-turbo and other images stream through libvips' pipeline (sequential
+/// access) unless they must be turned upright; either way the pixels are those of libvips decoding the whole image.
+/// </summary>
 [Collection(ModelFoldersCollection.Name)]
 public sealed class PixelAccessTests(ModelFolders models)
 {
     [Fact]
-    public void Streaming_an_image_gives_the_same_pixels_as_random_access_on_every_decodable_test_image()
+    public void The_served_decode_gives_the_same_pixels_as_random_access_on_every_decodable_test_image()
     {
         var processor = new DualEncoderImageProcessor(ImageProcessorConfig.FromFile(Path.Combine(models.Folder("clip"), "preprocessor_config.json")));
         int compared = 0;
