@@ -13,8 +13,8 @@ public static unsafe class ImageDecoder
     public static IReadOnlyList<string> AcceptedFormats { get; } = ["jpeg", "png", "webp", "gif"];
 
     /// <summary>
-    /// Whether JPEGs that need nothing but decoding go through libjpeg-turbo (the default), about twice as fast as libvips'
-    /// pipeline and the same pixels; off only to compare the two.
+    /// Whether JPEGs that need nothing but decoding go through libjpeg-turbo (the default), which decodes them in about half
+    /// the time of libvips' pipeline, to the same pixels; off only to compare the two.
     /// </summary>
     public static bool UsesTurboJpeg { get; set; } = true;
 
@@ -125,7 +125,8 @@ public static unsafe class ImageDecoder
             bool streamed = sequential && upright;
             // A JPEG that needs only decoding: no colour profile to apply, nothing to turn, decoded at full size. The
             // header was read through libvips above, so format checks, limits and refusals stay libvips' for every file.
-            if (UsesTurboJpeg && streamed && shrink == 1 && header.Format == "jpeg" && !opened.HasField("icc-profile-data") && (resize is null || resizeDecoded is not null)
+            bool plainJpeg = header.Format == "jpeg" && streamed && shrink == 1 && !opened.HasField("icc-profile-data");
+            if (UsesTurboJpeg && plainJpeg && (resize is null || resizeDecoded is not null)
                 && DecodeWithTurboJpeg(data, resizeDecoded) is { } decoded)
             {
                 opened.Dispose();
