@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using VlmService.Native;
 
 namespace VlmService.Imaging;
 
