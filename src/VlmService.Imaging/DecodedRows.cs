@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using VlmService.Native;
 
 namespace VlmService.Imaging;
 
@@ -32,9 +32,7 @@ internal static class DecodeBuffers
     public const long MaxBytes = 8L << 20;
 
     private const int Granule = 1 << 20;
-    private static readonly int Kept = Environment.ProcessorCount;
-    private static readonly ConcurrentBag<byte[]> Arrays = [];
-    private static int _count;
+    private static readonly KeptItems<byte[]> Arrays = new(Environment.ProcessorCount);
 
     /// <summary>An array of at least <paramref name="length"/> bytes, or null above <see cref="MaxBytes"/>.</summary>
     public static byte[]? Rent(long length)
@@ -43,27 +41,13 @@ internal static class DecodeBuffers
         {
             return null;
         }
-        if (Arrays.TryTake(out byte[]? array))
+        if (Arrays.TryTake(out byte[]? array) && array.Length >= length)
         {
-            Interlocked.Decrement(ref _count);
-            if (array.Length >= length)
-            {
-                return array;
-            }
+            return array;
         }
         // Rounded up, so that photos of nearly the same size share arrays rather than replacing them.
         return GC.AllocateUninitializedArray<byte>((int)((length + Granule - 1) / Granule * Granule));
     }
 
-    public static void Return(byte[] array)
-    {
-        if (Interlocked.Increment(ref _count) <= Kept)
-        {
-            Arrays.Add(array);
-        }
-        else
-        {
-            Interlocked.Decrement(ref _count);
-        }
-    }
+    public static void Return(byte[] array) => Arrays.TryKeep(array);
 }

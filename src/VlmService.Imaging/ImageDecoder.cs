@@ -75,10 +75,7 @@ public static unsafe class ImageDecoder
             {
                 // The same pixels as libvips' affine below, computed from the rows as they are decoded: the affine (its
                 // inner loop and the regions around it) was about two thirds of a photo's preprocessing.
-                var scaler = new BicubicScaler(source.Width, source.Height, source.Bands, width, height, centerCrop, reusablePixels: reusablePixels);
-                source.ForEachRow(scaler.Accept);
-                scaler.Finish();
-                return ToRgb(scaler.Width, scaler.Height, source.Bands, scaler.Pixels);
+                return ScaleBicubic(source.Width, source.Height, source.Bands, source.ForEachRow, (width, height), centerCrop, reusablePixels);
             }
             using VipsImage scaled = Resampler.Affine(source, width, height, interpolation);
             return ToRgb(scaled.Width, scaled.Height, scaled.Bands, scaled.ToBytes());
@@ -89,11 +86,17 @@ public static unsafe class ImageDecoder
             {
                 return null;
             }
-            var scaler = new BicubicScaler(decoded.Width, decoded.Height, RgbImage.Channels, width, height, centerCrop, reusablePixels: reusablePixels);
-            decoded.ForEachRow(scaler.Accept);
-            scaler.Finish();
-            return new RgbImage(scaler.Width, scaler.Height, scaler.Pixels);
+            return ScaleBicubic(decoded.Width, decoded.Height, RgbImage.Channels, decoded.ForEachRow, (width, height), centerCrop, reusablePixels);
         });
+
+    private static RgbImage ScaleBicubic(int sourceWidth, int sourceHeight, int bands, Action<RowAction> forEachRow, (int Width, int Height) size,
+        (int Width, int Height)? centerCrop, byte[]? reusablePixels)
+    {
+        var scaler = new BicubicScaler(sourceWidth, sourceHeight, bands, size.Width, size.Height, centerCrop, reusablePixels: reusablePixels);
+        forEachRow(scaler.Accept);
+        scaler.Finish();
+        return ToRgb(scaler.Width, scaler.Height, bands, scaler.Pixels);
+    }
 
     internal static RgbImage Decode(ReadOnlySpan<byte> data, ImageLimits limits, PixelAccess access) =>
         Decode(data, limits, shrinkToShortSide: 0, access, resize: null, resizeDecoded: null);
@@ -121,8 +124,7 @@ public static unsafe class ImageDecoder
             bool sequential = access == PixelAccess.Sequential;
             VipsImage opened = Open(bytes, data.Length, limits, out ImageHeader header, LoadOptions(sequential));
             int shrink = header.Format == "jpeg" && shrinkToShortSide > 0 ? JpegShrink(Math.Min(header.Width, header.Height), shrinkToShortSide) : 1;
-            bool upright = opened.IntField("orientation") is null or 1;
-            bool streamed = sequential && upright;
+            bool streamed = sequential && opened.IntField("orientation") is null or 1;
             // A JPEG that needs only decoding: no colour profile to apply, nothing to turn, decoded at full size. The
             // header was read through libvips above, so format checks, limits and refusals stay libvips' for every file.
             bool plainJpeg = header.Format == "jpeg" && streamed && shrink == 1 && !opened.HasField("icc-profile-data");

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
+using VlmService.Native;
 
 namespace VlmService.Imaging;
 
@@ -31,9 +31,7 @@ internal static unsafe partial class TurboJpeg
     private const int PixelFormatRgb = 0;
 
     /// <summary>Decoder handles are not thread-safe; each decode takes one and gives it back, and only this many are kept.</summary>
-    private static readonly int HandlesKept = Environment.ProcessorCount * 2;
-    private static readonly ConcurrentBag<nint> Handles = [];
-    private static int _handleCount;
+    private static readonly KeptItems<nint> Handles = new(Environment.ProcessorCount * 2);
 
     static TurboJpeg() => ImagingLibraries.EnsureResolver();
 
@@ -106,7 +104,6 @@ internal static unsafe partial class TurboJpeg
     {
         if (Handles.TryTake(out nint handle))
         {
-            Interlocked.Decrement(ref _handleCount);
             return handle;
         }
         handle = Init(InitDecompress);
@@ -122,17 +119,8 @@ internal static unsafe partial class TurboJpeg
 
     private static void Return(nint handle)
     {
-        if (handle == 0)
+        if (handle != 0 && !Handles.TryKeep(handle))
         {
-            return;
-        }
-        if (Interlocked.Increment(ref _handleCount) <= HandlesKept)
-        {
-            Handles.Add(handle);
-        }
-        else
-        {
-            Interlocked.Decrement(ref _handleCount);
             Destroy(handle);
         }
     }

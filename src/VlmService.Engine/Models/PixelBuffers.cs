@@ -11,35 +11,21 @@ namespace VlmService.Engine.Models;
 /// </summary>
 internal sealed class PixelBuffers(int imageLength, int batchLimit, int imagesKept) : IDisposable
 {
-    private readonly ConcurrentBag<float[]> _images = [];
+    private readonly KeptItems<float[]> _images = new(imagesKept);
     private readonly ConcurrentBag<NativeBuffer<float>> _batches = [];
-    private int _imageCount;
 
     /// <summary>An image's array, its contents left as they were: the processor writes every element.</summary>
     public float[] RentImage()
     {
-        if (_images.TryTake(out float[]? image))
-        {
-            Interlocked.Decrement(ref _imageCount);
-            return image;
-        }
-        return GC.AllocateUninitializedArray<float>(imageLength);
+        return _images.TryTake(out float[]? image) ? image : GC.AllocateUninitializedArray<float>(imageLength);
     }
 
     /// <summary>Takes an image's array back once its pixels are in a batch; beyond <c>imagesKept</c> it is left to the GC.</summary>
     public void ReturnImage(float[] image)
     {
-        if (image.Length != imageLength)
+        if (image.Length == imageLength)
         {
-            return;
-        }
-        if (Interlocked.Increment(ref _imageCount) <= imagesKept)
-        {
-            _images.Add(image);
-        }
-        else
-        {
-            Interlocked.Decrement(ref _imageCount);
+            _images.TryKeep(image);
         }
     }
 

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
+using VlmService.Native;
 
 namespace VlmService.Infrastructure;
 
@@ -38,8 +39,7 @@ internal sealed class LargeBlockMemoryPoolFactory : IMemoryPoolFactory<byte>
 /// <summary>Pinned blocks of one size, handed out and taken back; up to a number of free ones are kept.</summary>
 internal sealed class LargeBlockMemoryPool(int blockSize, int keptBlocks) : MemoryPool<byte>
 {
-    private readonly ConcurrentQueue<Block> _free = new();
-    private int _freeCount;
+    private readonly KeptItems<Block> _free = new(keptBlocks);
     private int _rented;
     private long _lent;
 
@@ -52,16 +52,12 @@ internal sealed class LargeBlockMemoryPool(int blockSize, int keptBlocks) : Memo
     public long Lent => Interlocked.Read(ref _lent);
 
     /// <summary>Free blocks kept for reuse.</summary>
-    public int Kept => Volatile.Read(ref _freeCount);
+    public int Kept => _free.Count;
 
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(minBufferSize, blockSize);
-        if (_free.TryDequeue(out Block? block))
-        {
-            Interlocked.Decrement(ref _freeCount);
-        }
-        else
+        if (!_free.TryTake(out Block? block))
         {
             // Pinned from the start, so the socket layer's pinning of each receive buffer costs nothing.
             block = new Block(this, GC.AllocateUninitializedArray<byte>(blockSize, pinned: true));
@@ -75,14 +71,7 @@ internal sealed class LargeBlockMemoryPool(int blockSize, int keptBlocks) : Memo
     private void Return(Block block)
     {
         Interlocked.Decrement(ref _rented);
-        if (Interlocked.Increment(ref _freeCount) <= keptBlocks)
-        {
-            _free.Enqueue(block);
-        }
-        else
-        {
-            Interlocked.Decrement(ref _freeCount);
-        }
+        _free.TryKeep(block);
     }
 
     protected override void Dispose(bool disposing) => _free.Clear();
