@@ -24,6 +24,9 @@ public static class HostExtensions
         LoggerConfiguration configuration = new LoggerConfiguration()
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft.AspNetCore", Serilog.Events.LogEventLevel.Warning)
+            // A failing probe is answered with 503; logged as well, it would be an error line every few seconds from each
+            // orchestrator probe while models load. The loader logs a folder that fails, once, and /models says why.
+            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", Serilog.Events.LogEventLevel.Fatal)
             .Enrich.FromLogContext()
             .WriteTo.Console(json);
         if (builder.Configuration["Logging:JsonFile"] is { Length: > 0 } file)

@@ -71,6 +71,38 @@ public sealed class TelemetryTests(ModelFolders models)
         Assert.Contains("vlm_batch_size", export.Body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Failing_readiness_probes_are_answered_not_logged_as_errors_while_the_load_failure_is_logged_once()
+    {
+        string root = Directory.CreateTempSubdirectory("vlm-unready-").FullName;
+        string file = Path.Combine(Path.GetTempPath(), $"vlm-log-{Guid.NewGuid():N}.json");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(root, "broken"));
+            File.WriteAllText(Path.Combine(root, "broken", "config.json"), """{"model_type":"clip"}""");
+            await using (var factory = new VlmServiceFactory(root, settings: new Dictionary<string, string> { ["Logging:JsonFile"] = file }))
+            {
+                HttpClient client = await factory.ReadyClientAsync();
+                for (int probe = 0; probe < 3; probe++)
+                {
+                    using HttpResponseMessage response = await client.GetAsync("/health/ready");
+                    Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+                }
+
+                List<JsonNode> lines = ReadLines(file);
+                Assert.DoesNotContain(lines, l => l["Properties"]?["SourceContext"]?.GetValue<string>().Contains("HealthChecks", StringComparison.Ordinal) == true);
+                JsonNode failure = Assert.Single(lines, l => l["Properties"]?["EventId"]?["Id"]?.GetValue<int>() == 1002);
+                Assert.Equal("Error", failure["Level"]!.GetValue<string>());
+                Assert.Contains("broken", failure["RenderedMessage"]!.GetValue<string>(), StringComparison.Ordinal);
+            }
+        }
+        finally
+        {
+            File.Delete(file);
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static List<JsonNode> ReadLines(string file)
     {
         using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
