@@ -12,7 +12,7 @@ internal sealed class DecodingBatch : IDisposable
 {
     private readonly DecoderSessions _sessions;
     private readonly KvBufferPool _pool;
-    private readonly long[] _tokens;
+    private long[] _tokens;
     private KvCache _cache;
 
     public DecodingBatch(GenerativeModel model, int[] ids, float[] features, int width)
@@ -47,6 +47,18 @@ internal sealed class DecodingBatch : IDisposable
             _tokens[b] = ArgMax(logits.Data.AsSpan(b * vocabulary, vocabulary));
         }
         return Stopwatch.GetElapsedTime(start);
+    }
+
+    /// <summary>
+    /// Keeps only <paramref name="rows"/> of the batch, in that order, as when other sequences leave it: their cache
+    /// rows move into a new batch where the caches live (on the GPU, through the model's row-moving graph).
+    /// </summary>
+    public void Keep(IReadOnlyList<int> rows)
+    {
+        KvCache kept = _sessions.Gather(rows.Select(r => new CacheRow(_cache, r, _cache.Length)).ToList(), _cache.Length, _sessions.NewCacheBuffer);
+        _cache.Dispose();
+        _cache = kept;
+        _tokens = rows.Select(r => _tokens[r]).ToArray();
     }
 
     /// <summary>The prompt alone through the decoder: its cache and the first token it chooses.</summary>

@@ -5,11 +5,12 @@ using VlmService.Engine.Batching;
 using VlmService.Engine.Diagnostics;
 using VlmService.Engine.Generation;
 using VlmService.Imaging;
+using VlmService.Onnx;
 
 namespace VlmService.Bench;
 
 /// <summary>
-/// Image-text-to-text folders loaded in-process as the service loads them (CPU, default batching), and the /vqa
+/// Image-text-to-text folders loaded in-process as the service loads them (default batching), and the /vqa
 /// prompt the load generator sends; holds what the models share until disposed.
 /// </summary>
 internal sealed class GenerativeBenchModels : IDisposable
@@ -22,8 +23,9 @@ internal sealed class GenerativeBenchModels : IDisposable
 
     /// <param name="cacheOnDevice">As Generation:KvCacheOnDevice; null lets the provider decide.</param>
     /// <param name="visionArenaKeptViews">As Generation:VisionArenaKeptViews.</param>
-    public GenerativeModel Load(string folder, bool? cacheOnDevice, int visionArenaKeptViews = GenerationOptions.DefaultVisionArenaKeptViews) =>
-        GenerativeModel.Load(Path.GetFileName(folder), GenerativeFamilies.Idefics3, folder, false, RawBaseline.Settings, _resizer, new BatchingOptions(),
+    /// <param name="settings">Where the sessions run; null takes --provider's (<see cref="RawBaseline.Settings"/>).</param>
+    public GenerativeModel Load(string folder, bool? cacheOnDevice, int visionArenaKeptViews = GenerationOptions.DefaultVisionArenaKeptViews, SessionSettings? settings = null) =>
+        GenerativeModel.Load(Path.GetFileName(folder), GenerativeFamilies.Idefics3, folder, false, settings ?? RawBaseline.Settings, _resizer, new BatchingOptions(),
             cacheOnDevice, visionArenaKeptViews, TimeProvider.System, _metrics, NullLogger.Instance);
 
     /// <summary>The photo at <paramref name="imagePath"/> processed for <paramref name="model"/>, and the prompt's token ids.</summary>

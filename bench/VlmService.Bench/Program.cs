@@ -13,6 +13,7 @@ namespace VlmService.Bench;
 ///   kv-ab       decode steps over host and device KV caches in turn, in one process
 ///   vision-ab   one view through a vision encoder that keeps its arena and one that gives it back, in turn
 ///   preprocess  JPEG → CLIP pixel_values with the service's decoder and processor, in parallel
+///   gpu-check   the CUDA path against the CPU on the same folders: registration, outputs, KV caches in GPU memory, speed
 /// </summary>
 public static class Program
 {
@@ -29,6 +30,7 @@ public static class Program
         {
             Native.NativeHeap.ReturnLargeBlocksPromptly();
         }
+        RawBaseline.UseProvider(options);
         return args.FirstOrDefault() switch
         {
             "load" => await LoadGenerator.RunAsync(options),
@@ -40,13 +42,14 @@ public static class Program
             "kv-ab" => KvPathAb.Run(options),
             "vision-ab" => VisionArenaAb.Run(options),
             "preprocess" => PreprocessBench.Run(options),
+            "gpu-check" => GpuCheck.Run(options),
             _ => Usage(exitCode: 2),
         };
     }
 
     private static int Usage(int exitCode)
     {
-        Console.Error.WriteLine("usage: VlmService.Bench load|raw-embed|embed-ratio|one-client|raw-vqa|vqa-ratio|kv-ab|vision-ab|preprocess --option value …  (see bench/README.md)");
+        Console.Error.WriteLine("usage: VlmService.Bench load|raw-embed|embed-ratio|one-client|raw-vqa|vqa-ratio|kv-ab|vision-ab|preprocess|gpu-check --option value …  (see bench/README.md)");
         return exitCode;
     }
 }

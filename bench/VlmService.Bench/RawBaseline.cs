@@ -13,7 +13,20 @@ namespace VlmService.Bench;
 /// </summary>
 internal static class RawBaseline
 {
-    internal static readonly SessionSettings Settings = new() { Provider = ExecutionProviderKind.Cpu };
+    /// <summary>How the in-process modes open sessions: on the CPU unless --provider cuda (see <see cref="UseProvider"/>).</summary>
+    internal static SessionSettings Settings { get; private set; } = new() { Provider = ExecutionProviderKind.Cpu };
+
+    /// <summary>--provider cpu|cuda and --cuda-device N: where every in-process mode runs its sessions.</summary>
+    internal static void UseProvider(BenchOptions options) => Settings = new SessionSettings
+    {
+        Provider = options.Text("provider", "cpu") switch
+        {
+            "cpu" => ExecutionProviderKind.Cpu,
+            "cuda" => ExecutionProviderKind.Cuda,
+            string other => throw new ArgumentException($"--provider takes cpu or cuda, not '{other}'."),
+        },
+        CudaDeviceId = options.Int("cuda-device", 0),
+    };
 
     /// <summary>
     /// CLIP or SigLIP vision_model: images/s at each batch size, and the single-image latency. With --lanes N, N
