@@ -27,6 +27,9 @@ public static unsafe class ExecutionProviders
     /// <summary>Null when CUDA can be registered for <paramref name="deviceId"/>, otherwise ONNX Runtime's reason.</summary>
     public static string? CudaUnavailableReason(int deviceId)
     {
+        // Loading the CUDA provider logs through the environment's logger; asked before any session exists, ONNX
+        // Runtime would answer "Attempt to use DefaultLogger but none has been registered" instead of the real reason.
+        _ = OrtEnvironment.Handle;
         nint options;
         OrtApi.Check(OrtApi.CreateSessionOptions(&options));
         try

@@ -151,6 +151,7 @@ public sealed class InferenceSessionTests(ModelFolders models)
             return;
         }
         Assert.Equal(ExecutionProviders.Cpu, auto.Provider);
+        Assert.DoesNotContain("DefaultLogger", reason, StringComparison.Ordinal);
         Assert.False(string.IsNullOrWhiteSpace(auto.ProviderFallbackReason));
         Assert.Throws<OrtException>(() => InferenceSession.Open(path, Cpu with { Provider = ExecutionProviderKind.Cuda }));
     }
