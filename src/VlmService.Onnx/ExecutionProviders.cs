@@ -27,9 +27,6 @@ public static unsafe class ExecutionProviders
     /// <summary>Null when CUDA can be registered for <paramref name="deviceId"/>, otherwise ONNX Runtime's reason.</summary>
     public static string? CudaUnavailableReason(int deviceId)
     {
-        // Loading the CUDA provider logs through the environment's logger; asked before any session exists, ONNX
-        // Runtime would answer "Attempt to use DefaultLogger but none has been registered" instead of the real reason.
-        _ = OrtEnvironment.Handle;
         nint options;
         OrtApi.Check(OrtApi.CreateSessionOptions(&options));
         try
@@ -50,6 +47,9 @@ public static unsafe class ExecutionProviders
     /// <summary>Appends CUDA to <paramref name="sessionOptions"/>; throws <see cref="OrtException"/> when it cannot load.</summary>
     internal static void AppendCuda(nint sessionOptions, int deviceId)
     {
+        // Loading the CUDA provider logs through the environment's logger; before any session has created the
+        // environment, ONNX Runtime answers "Attempt to use DefaultLogger but none has been registered" instead.
+        _ = OrtEnvironment.Handle;
         nint cudaOptions;
         OrtApi.Check(OrtApi.CreateCUDAProviderOptions(&cudaOptions));
         try

@@ -142,8 +142,6 @@ public sealed unsafe class InferenceSession : IDisposable
     /// <summary>Builds session options from <paramref name="settings"/>, hands them to <paramref name="open"/>, releases them.</summary>
     private static nint Create(SessionSettings settings, bool useCuda, Func<nint, nint> open)
     {
-        // The environment (and its logger) before the options: appending CUDA loads its provider, which logs through it.
-        _ = OrtEnvironment.Handle;
         nint options;
         OrtApi.Check(OrtApi.CreateSessionOptions(&options));
         try

@@ -15,10 +15,7 @@ internal sealed class PixelBuffers(int imageLength, int batchLimit, int imagesKe
     private readonly ConcurrentBag<NativeBuffer<float>> _batches = [];
 
     /// <summary>An image's array, its contents left as they were: the processor writes every element.</summary>
-    public float[] RentImage()
-    {
-        return _images.TryTake(out float[]? image) ? image : GC.AllocateUninitializedArray<float>(imageLength);
-    }
+    public float[] RentImage() => _images.TryTake(out float[]? image) ? image : GC.AllocateUninitializedArray<float>(imageLength);
 
     /// <summary>Takes an image's array back once its pixels are in a batch; beyond <c>imagesKept</c> it is left to the GC.</summary>
     public void ReturnImage(float[] image)

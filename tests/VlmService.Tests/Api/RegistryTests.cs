@@ -1,7 +1,6 @@
-using Microsoft.AspNetCore.Builder;
 using System.Diagnostics.Metrics;
-using Microsoft.AspNetCore.Hosting;
 using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Builder;
 using VlmService.Engine.Diagnostics;
 using VlmService.Infrastructure;
 
