@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using VlmService.Engine;
 using VlmService.Engine.Generation;
 using VlmService.Imaging;
 using VlmService.Onnx;
@@ -23,7 +24,7 @@ internal static class GpuCheck
 
     public static int Run(BenchOptions options)
     {
-        int device = options.Int("cuda-device", 0);
+        int device = RawBaseline.Settings.CudaDeviceId; // --cuda-device, read with --provider
         Console.WriteLine($"gpu-check providers={string.Join(',', ExecutionProviders.Available())}");
         // --rehearse true runs every comparison with the CPU on both sides and the caches in ONNX Runtime's allocator
         // (the GPU's code path on the host): a try of the check itself where there is no GPU. Its provider checks fail.
@@ -87,8 +88,9 @@ internal static class GpuCheck
         float[] cpuFeatures = onCpu.Sessions.EncodeImages([image], CancellationToken.None)[0];
         float[] gpuFeatures = onGpu.Sessions.EncodeImages([image], CancellationToken.None)[0];
         double visionGpuMs = MedianMs(() => onGpu.Sessions.EncodeImages([image], CancellationToken.None), runs: 10);
-        passed &= Report("vision features", Cosine(cpuFeatures, gpuFeatures) >= MinCosine, string.Create(CultureInfo.InvariantCulture,
-            $"cosine {Cosine(cpuFeatures, gpuFeatures):F6}, max |diff| {MaxDifference(cpuFeatures, gpuFeatures):G3}; gpu {visionGpuMs:F1} ms per image"));
+        double visionCosine = Vectors.Cosine(cpuFeatures, gpuFeatures);
+        passed &= Report("vision features", visionCosine >= MinCosine, string.Create(CultureInfo.InvariantCulture,
+            $"cosine {visionCosine:F6}, max |diff| {MaxDifference(cpuFeatures, gpuFeatures):G3}; gpu {visionGpuMs:F1} ms per image"));
 
         // Both GPU batches start from the same features, so the only difference between them is where the caches live.
         using var deviceBatch = new DecodingBatch(onGpu, ids, gpuFeatures, width);
@@ -186,21 +188,7 @@ internal static class GpuCheck
     private static double MinRowCosine(float[] expected, float[] actual, int rows)
     {
         int width = expected.Length / rows;
-        return Enumerable.Range(0, rows).Min(r => Cosine(expected.AsSpan(r * width, width), actual.AsSpan(r * width, width)));
-    }
-
-    private static double Cosine(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        double dot = 0;
-        double aa = 0;
-        double bb = 0;
-        for (int i = 0; i < a.Length; i++)
-        {
-            dot += (double)a[i] * b[i];
-            aa += (double)a[i] * a[i];
-            bb += (double)b[i] * b[i];
-        }
-        return dot / Math.Sqrt(aa * bb);
+        return Enumerable.Range(0, rows).Min(r => Vectors.Cosine(expected.AsSpan(r * width, width), actual.AsSpan(r * width, width)));
     }
 
     private static double MaxDifference(float[] a, float[] b) => a.Zip(b, (x, y) => Math.Abs((double)x - y)).Max();
